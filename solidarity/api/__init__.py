@@ -1,0 +1,44 @@
+"""JSON API v1 (flask-smorest): bearer-token auth, one error shape, OpenAPI at /api/v1/openapi.json."""
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_smorest import Api
+
+from solidarity.api.schemas import ErrorSchema
+from solidarity.clock import utcnow
+from solidarity.errors import DomainError
+from solidarity.extensions import csrf, db
+from solidarity.members import auth as auth_service
+from solidarity.members.models import User
+
+
+class Unauthorized(DomainError):
+    status = 401
+
+
+def current_api_user() -> User:
+    """The user behind the request's bearer token; 401 without a valid one."""
+    if "api_user" not in g:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        user = None
+        if scheme.lower() == "bearer" and token.strip():
+            user = auth_service.user_for_token(db.session, token.strip(), now=utcnow())
+        if user is None:
+            raise Unauthorized("a valid bearer token is required", field="Authorization")
+        g.api_user = user
+    return g.api_user
+
+
+class SolidarityApi(Api):
+    ERROR_SCHEMA = ErrorSchema  # document our error shape, not flask-smorest's default
+
+
+def init_app(app: Flask) -> None:
+    from solidarity.api import offers, organisations
+
+    api = SolidarityApi(app, spec_kwargs={"security": [{"bearerAuth": []}]})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    for blueprint in (organisations.blp, offers.blp):
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)  # bearer tokens are never sent by a browser on its own, so no CSRF

@@ -1,0 +1,110 @@
+"""/api/v1/organisations: the member directory, vetting, and each organisation's people and offers."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from solidarity.api import current_api_user
+from solidarity.api.schemas import (OfferIn, OfferOut, OrganisationIn, OrganisationOut, OrganisationPatch,
+                                    OrganisationQuery, UserIn, UserOut)
+from solidarity.clock import utcnow
+from solidarity.errors import Forbidden, NotFound
+from solidarity.extensions import db
+from solidarity.members import access, service
+from solidarity.members.models import Vetting
+from solidarity.offers import service as offers
+
+blp = Blueprint("organisations", __name__, url_prefix="/api/v1/organisations",
+                description="Member organisations, their people and their offers")
+
+
+def _visible_org(org_id):
+    """Members see vetted organisations and their own; coordinators see all. Others are 404."""
+    user = current_api_user()
+    org = service.get_organisation(db.session, org_id)
+    if not (user.is_coordinator or access.is_member_of(user, org.id) or org.vetting_status is Vetting.vetted):
+        raise NotFound("no such organisation", field="id")
+    return user, org
+
+
+@blp.route("")
+class Organisations(MethodView):
+    @blp.arguments(OrganisationQuery, location="query")
+    @blp.response(200, OrganisationOut(many=True))
+    def get(self, query):
+        """List organisations: all for coordinators, vetted ones and your own for members."""
+        user = current_api_user()
+        orgs = service.list_organisations(db.session, status=query.get("status"))
+        return [o for o in orgs if user.is_coordinator or o.vetting_status is Vetting.vetted
+                or access.is_member_of(user, o.id)]
+
+    @blp.arguments(OrganisationIn)
+    @blp.response(201, OrganisationOut)
+    def post(self, data):
+        """Register an applicant organisation with its first admin (coordinators only)."""
+        user = current_api_user()
+        if not user.is_coordinator:
+            raise Forbidden("only coordinators register organisations through the API; others apply on the web")
+        admin = data.pop("admin")
+        return service.register_organisation(db.session, data, admin, actor=user, now=utcnow())
+
+
+@blp.route("/<uuid:org_id>")
+class Organisation(MethodView):
+    @blp.response(200, OrganisationOut)
+    def get(self, org_id):
+        return _visible_org(org_id)[1]
+
+    @blp.arguments(OrganisationPatch)
+    @blp.response(200, OrganisationOut)
+    def patch(self, data, org_id):
+        """Change the profile (its admins, coordinators); `vetting_status` is for coordinators."""
+        user, org = _visible_org(org_id)
+        status = data.pop("vetting_status", None)
+        if data:
+            service.update_organisation(db.session, user, org, data, now=utcnow())
+        if status is not None:
+            service.set_vetting(db.session, user, org, status, now=utcnow())
+        return org
+
+
+@blp.route("/<uuid:org_id>/vouch")
+class Vouch(MethodView):
+    @blp.response(200, OrganisationOut)
+    def post(self, org_id):
+        """Vouch for an applicant as an admin of a vetted organisation; two vouches vet it."""
+        user = current_api_user()
+        return service.vouch(db.session, user, service.get_organisation(db.session, org_id), now=utcnow())
+
+
+@blp.route("/<uuid:org_id>/users")
+class Users(MethodView):
+    @blp.response(200, UserOut(many=True))
+    def get(self, org_id):
+        """People of the organisation with their contacts: its own members and coordinators only."""
+        user, org = _visible_org(org_id)
+        if not access.can_read_contacts(user, org.id):
+            raise Forbidden("you cannot read this organisation's contacts")
+        return org.users
+
+    @blp.arguments(UserIn)
+    @blp.response(201, UserOut)
+    def post(self, data, org_id):
+        user, org = _visible_org(org_id)
+        return service.add_user(db.session, user, org, data, now=utcnow())
+
+
+@blp.route("/<uuid:org_id>/offers")
+class Offers(MethodView):
+    @blp.response(200, OfferOut(many=True))
+    def get(self, org_id):
+        user, org = _visible_org(org_id)
+        if not (user.is_coordinator or access.is_member_of(user, org.id)):
+            raise Forbidden("you cannot read this organisation's offers")
+        return offers.list_offers(db.session, org)
+
+    @blp.arguments(OfferIn)
+    @blp.response(201, OfferOut)
+    def post(self, data, org_id):
+        user, org = _visible_org(org_id)
+        return offers.create_offer(db.session, user, org, data, now=utcnow())

@@ -1,0 +1,81 @@
+"""HTTP glue shared by the HTML pages and the JSON API: error bodies and security headers."""
+from __future__ import annotations
+
+from flask import Response, jsonify, render_template, request
+from flask_login import current_user
+
+from solidarity.errors import DomainError, FieldError
+from solidarity.extensions import db
+
+JSON_PREFIXES = ("/api/", "/webhooks/")
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES)
+
+
+def error_response(status: int, errors: list[FieldError]) -> Response:
+    """The API's one error shape: {"errors": [{"field": ..., "message": ...}]}."""
+    response = jsonify(errors=[{"field": e.field, "message": e.message} for e in errors])
+    response.status_code = status
+    return response
+
+
+def domain_error(exc: DomainError):
+    db.session.rollback()  # whatever the failed call had pending must not leak into a later commit
+    if wants_json():
+        return error_response(exc.status, exc.errors)
+    return render_template("error.html", code=exc.status, errors=exc.errors), exc.status
+
+
+def flatten_messages(messages: object, prefix: str = "") -> list[FieldError]:
+    """Turn webargs/marshmallow's nested {"json": {"admin": {"email": ["..."]}}} into field errors."""
+    if isinstance(messages, dict):
+        out: list[FieldError] = []
+        for key, value in messages.items():
+            if key in ("json", "query", "form", "headers", "_schema") and not prefix:
+                out += flatten_messages(value, "")
+            elif isinstance(key, int):  # an item of a list: report the list
+                out += flatten_messages(value, prefix)
+            else:
+                out += flatten_messages(value, f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if isinstance(messages, (list, tuple)):
+        if all(isinstance(m, str) for m in messages):
+            return [FieldError(prefix, " ".join(messages))]
+        return [e for m in messages for e in flatten_messages(m, prefix)]
+    return [FieldError(prefix, str(messages))]
+
+
+def http_error(exc):
+    code = getattr(exc, "code", None) or 500
+    message = getattr(exc, "description", None) or "something went wrong on our side"
+    if wants_json():
+        messages = (getattr(exc, "data", None) or {}).get("messages")
+        return error_response(code, flatten_messages(messages) if messages else [FieldError("", message)])
+    return render_template("error.html", code=code, errors=[FieldError("", message)]), code
+
+
+def security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    if request.path.startswith(JSON_PREFIXES) or current_user.is_authenticated:
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app) -> None:
+    app.after_request(security_headers)
+    app.register_error_handler(DomainError, domain_error)
+    for code in (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500):
+        app.register_error_handler(code, http_error)

@@ -1,0 +1,1 @@
+"""Member organisations, their people, vetting and sign-in."""

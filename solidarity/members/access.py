@@ -1,0 +1,24 @@
+"""Who may see and change which organisation's records. Pure functions over users and ids."""
+from __future__ import annotations
+
+import uuid
+
+from solidarity.members.models import Role, User
+
+
+def is_member_of(user: User, org_id: uuid.UUID | None) -> bool:
+    return user.organisation_id is not None and user.organisation_id == org_id
+
+
+def can_manage_org(user: User, org_id: uuid.UUID) -> bool:
+    """Change the organisation's profile, users and offers."""
+    return user.is_coordinator or (user.role is Role.org_admin and is_member_of(user, org_id))
+
+
+def can_read_contacts(user: User, org_id: uuid.UUID) -> bool:
+    """Read the phone numbers and emails of an organisation's people.
+
+    Contacts are shared beyond the organisation only with coordinators; a responder learns the
+    reporter's contact person only through an incident's disclosure choice, never from here.
+    """
+    return user.is_coordinator or is_member_of(user, org_id)

@@ -1,0 +1,107 @@
+"""Sign-in: password checks, server-side browser sessions and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from solidarity import audit
+from solidarity.errors import NotFound
+from solidarity.members.models import ApiToken, SignInSession, User
+from solidarity.members.passwords import hash_password, needs_rehash, verify_password
+from solidarity.members.service import find_user_by_email
+
+TOKEN_PREFIX = "sol_"
+# Writing last_seen on every request would turn each page view into a write; a minute is plenty
+# for an idle timeout measured in tens of minutes.
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def authenticate(session: Session, email: str, password: str, *, now: datetime) -> User | None:
+    """The user for these credentials, or None. Audits both outcomes; takes as long either way."""
+    user = find_user_by_email(session, email)
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        audit.record(session, user, "auth.login_failed", user, at=now)
+        session.commit()
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit.record(session, user, "auth.login", user, at=now)
+    session.commit()
+    return user
+
+
+def start_session(session: Session, user: User, *, now: datetime) -> str:
+    """Open a server-side session and return the id to keep in the (signed) cookie."""
+    secret = secrets.token_urlsafe(32)
+    session.add(SignInSession(id=_digest(secret), user_id=user.id, created_at=now, last_seen_at=now))
+    session.commit()
+    user.current_session_id = secret
+    return secret
+
+
+def load_session(session: Session, secret: str, *, now: datetime, idle: timedelta,
+                 absolute: timedelta) -> User | None:
+    row = session.get(SignInSession, _digest(secret))
+    if row is None or row.ended_at is not None:
+        return None
+    if now - row.last_seen_at > idle or now - row.created_at > absolute or not row.user.active:
+        row.ended_at = now
+        session.commit()
+        return None
+    if now - row.last_seen_at > _TOUCH_EVERY:
+        row.last_seen_at = now
+        session.commit()
+    row.user.current_session_id = secret
+    return row.user
+
+
+def end_session(session: Session, secret: str | None, *, now: datetime) -> None:
+    if secret:
+        session.execute(update(SignInSession).where(SignInSession.id == _digest(secret),
+                                                    SignInSession.ended_at.is_(None)).values(ended_at=now))
+        session.commit()
+
+
+def end_all_sessions(session: Session, user: User, *, now: datetime, keep: str | None = None) -> int:
+    """End every browser session of `user` (but `keep`); the caller commits."""
+    query = update(SignInSession).where(SignInSession.user_id == user.id, SignInSession.ended_at.is_(None))
+    if keep:
+        query = query.where(SignInSession.id != _digest(keep))
+    return session.execute(query.values(ended_at=now)).rowcount
+
+
+def create_token(session: Session, user: User, *, name: str = "", now: datetime) -> str:
+    """Issue a bearer token; only its hash is stored, so this is the one time it can be shown."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, name=name[:100], token_hash=_digest(token), created_at=now))
+    audit.record(session, user, "token.created", user, at=now)
+    session.commit()
+    return token
+
+
+def user_for_token(session: Session, token: str, *, now: datetime) -> User | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
+        row.last_used_at = now
+        session.commit()
+    return row.user
+
+
+def create_token_for_email(session: Session, email: str, *, name: str, now: datetime) -> str:
+    user = find_user_by_email(session, email)
+    if user is None:
+        raise NotFound("no user with that email", field="email")
+    return create_token(session, user, name=name, now=now)

@@ -1,0 +1,158 @@
+"""Organisations, users, vouches, sign-in sessions and API tokens."""
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from solidarity.clock import utcnow
+from solidarity.extensions import db
+from solidarity.fields import DataKey, Encrypted, KeyHolder, UTCDateTime, new_id
+
+
+class Vetting(str, enum.Enum):
+    applied = "applied"
+    vetted = "vetted"
+    suspended = "suspended"
+
+
+class Role(str, enum.Enum):
+    coordinator = "coordinator"
+    org_admin = "org_admin"
+    member = "member"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Stored as plain strings with a CHECK, so adding a value is a small migration on both engines.
+    return Enum(cls, native_enum=False, length=20, validate_strings=True,
+                values_callable=lambda e: [m.value for m in e])
+
+
+class Organisation(KeyHolder, db.Model):
+    __tablename__ = "organisations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    region: Mapped[str] = mapped_column(String(3), index=True)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    vetting_status: Mapped[Vetting] = mapped_column(_enum(Vetting), default=Vetting.applied, index=True)
+    vetted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    vetted_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", use_alter=True))
+    consent_share_contacts: Mapped[bool] = mapped_column(Boolean, default=False)
+    data_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_keys.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    data_key: Mapped[DataKey | None] = relationship()
+    users: Mapped[list[User]] = relationship(back_populates="organisation", foreign_keys="User.organisation_id")
+    vouches: Mapped[list[Vouch]] = relationship(foreign_keys="Vouch.applicant_id", order_by="Vouch.created_at")
+
+    def key_holder(self) -> Organisation:
+        return self
+
+
+class Vouch(db.Model):
+    """A vetted member organisation standing behind an applicant; two of them vet it."""
+
+    __tablename__ = "vouches"
+    __table_args__ = (UniqueConstraint("applicant_id", "voucher_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    applicant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    voucher_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    voucher: Mapped[Organisation] = relationship(foreign_keys=[voucher_id])
+
+
+class User(KeyHolder, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.member)
+    name: Mapped[str] = mapped_column(String(200))
+    email_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    email_index: Mapped[str] = mapped_column(String(64), unique=True)
+    phone_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    preferred_language: Mapped[str] = mapped_column(String(2), default="en")
+    notify_sms: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    data_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_keys.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="users", foreign_keys=[organisation_id])
+    data_key: Mapped[DataKey | None] = relationship()
+
+    email = Encrypted(index=True)
+    phone = Encrypted(index=True)
+
+    def key_holder(self) -> KeyHolder:
+        # A member's contacts die with its organisation's key; a coordinator's with its own.
+        return self.organisation if self.organisation is not None else self
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role is Role.coordinator
+
+    @property
+    def is_org_admin(self) -> bool:
+        return self.role is Role.org_admin
+
+    # flask-login protocol; get_id() is the sign-in session's id, not the user's (see auth.py).
+    current_session_id = None  # set per request by auth.load_session; not a column
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str | None:
+        return self.current_session_id
+
+
+class SignInSession(db.Model):
+    """Server-side record of a browser sign-in, so that logging out (or a lockdown) really ends it."""
+
+    __tablename__ = "sign_in_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the id in the cookie
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API, stored only as its SHA-256 (the token has 256 bits of entropy)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,280 @@
+"""Member organisations and their people: apply, vet, vouch, suspend, add and update users.
+
+Every public function is one transaction: it validates everything first, writes, audits, commits,
+and on any error leaves nothing behind.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from solidarity import audit
+from solidarity.errors import Checks, Conflict, Forbidden, NotFound, ValidationError
+from solidarity.fields import blind_index
+from solidarity.geo import REGION_OF, clean_country, clean_language, clean_languages
+from solidarity.members import access
+from solidarity.members.contact import clean_email, clean_phone
+from solidarity.members.models import Organisation, Role, User, Vetting, Vouch
+from solidarity.members.passwords import check_strength, hash_password
+
+VOUCHES_TO_VET = 2
+ORG_FIELDS = ("name", "country", "languages", "consent_share_contacts")
+USER_FIELDS = ("name", "email", "phone", "preferred_language", "notify_sms", "notify_email", "role", "password")
+
+
+def _clean_name(value: Any, field: str = "name") -> str:
+    text = " ".join(str(value or "").split())
+    if not text:
+        raise ValidationError(field, "is required")
+    if len(text) > 200:
+        raise ValidationError(field, "use at most 200 characters")
+    return text
+
+
+def _clean_bool(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValidationError(field, "must be true or false")
+
+
+def get_organisation(session: Session, org_id: uuid.UUID | str) -> Organisation:
+    org = session.get(Organisation, _uuid(org_id))
+    if org is None:
+        raise NotFound("no such organisation", field="id")
+    return org
+
+
+def get_user(session: Session, user_id: uuid.UUID | str) -> User:
+    user = session.get(User, _uuid(user_id))
+    if user is None:
+        raise NotFound("no such user", field="id")
+    return user
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError as exc:
+        raise NotFound("no such record", field="id") from exc
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    try:
+        normalised = clean_email(email)
+    except ValidationError:
+        return None
+    return session.scalar(select(User).where(User.email_index == blind_index(User, "email", normalised)))
+
+
+def find_users_by_phone(session: Session, phone: str) -> list[User]:
+    try:
+        e164 = clean_phone(phone)
+    except ValidationError:
+        return []
+    return list(session.scalars(select(User).where(User.phone_index == blind_index(User, "phone", e164))))
+
+
+def _org_values(data: Mapping[str, Any], checks: Checks, *, partial: bool) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    unknown = set(data) - set(ORG_FIELDS)
+    for field in sorted(unknown):
+        checks.fail(field, "is not a field of an organisation")
+    if "name" in data or not partial:
+        values["name"] = checks(_clean_name, data.get("name"))
+    if "country" in data or not partial:
+        values["country"] = checks(clean_country, data.get("country"))
+    if "languages" in data or not partial:
+        values["languages"] = checks(clean_languages, data.get("languages"))
+    if "consent_share_contacts" in data:
+        values["consent_share_contacts"] = checks(_clean_bool, data["consent_share_contacts"],
+                                                  "consent_share_contacts")
+    return values
+
+
+def _user_values(session: Session, data: Mapping[str, Any], checks: Checks, *, partial: bool,
+                 prefix: str = "", current: User | None = None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for field in sorted(set(data) - set(USER_FIELDS)):
+        checks.fail(prefix + field, "is not a field of a user")
+    if "name" in data or not partial:
+        values["name"] = checks(_clean_name, data.get("name"), prefix + "name")
+    if "email" in data or not partial:
+        email = checks(clean_email, data.get("email"), prefix + "email")
+        if email is not None:
+            other = session.scalar(select(User).where(User.email_index == blind_index(User, "email", email)))
+            if other is not None and other is not current:
+                checks.fail(prefix + "email", "is already registered")
+            values["email"] = email
+    if data.get("phone") not in (None, ""):
+        values["phone"] = checks(clean_phone, data["phone"], prefix + "phone")
+    elif "phone" in data:
+        values["phone"] = None
+    if "preferred_language" in data:
+        values["preferred_language"] = checks(clean_language, data["preferred_language"],
+                                              prefix + "preferred_language")
+    for flag in ("notify_sms", "notify_email"):
+        if flag in data:
+            values[flag] = checks(_clean_bool, data[flag], prefix + flag)
+    if "role" in data:
+        try:
+            role = Role(data["role"])
+        except ValueError:
+            checks.fail(prefix + "role", "must be org_admin or member")
+        else:
+            if role is Role.coordinator:
+                checks.fail(prefix + "role", "coordinators are created with the CLI, not in an organisation")
+            values["role"] = role
+    if data.get("password") not in (None, ""):
+        checks(check_strength, data["password"], prefix + "password")
+        values["password"] = data["password"]
+    return values
+
+
+def _apply_user(user: User, values: dict[str, Any]) -> None:
+    password = values.pop("password", None)
+    for key, value in values.items():
+        setattr(user, key, value)
+    if password is not None:
+        user.password_hash = hash_password(password)
+
+
+def register_organisation(session: Session, data: Mapping[str, Any], admin: Mapping[str, Any], *,
+                          actor: User | None, now: datetime) -> Organisation:
+    """Create an applicant organisation with its first admin. Coordinators may register on behalf."""
+    checks = Checks()
+    values = _org_values(data, checks, partial=False)
+    admin_values = _user_values(session, admin, checks, partial=False, prefix="admin.")
+    admin_values.pop("role", None)
+    checks.done()
+    org = Organisation(id=uuid.uuid4(), region=REGION_OF[values["country"]], vetting_status=Vetting.applied,
+                       created_at=now, updated_at=now, consent_share_contacts=False)
+    for key, value in values.items():
+        setattr(org, key, value)
+    user = User(id=uuid.uuid4(), organisation=org, role=Role.org_admin, created_at=now, updated_at=now)
+    _apply_user(user, admin_values)
+    session.add_all([org, user])
+    audit.record(session, actor or user, "organisation.applied", org, at=now)
+    session.commit()
+    return org
+
+
+def update_organisation(session: Session, actor: User, org: Organisation, data: Mapping[str, Any], *,
+                        now: datetime) -> Organisation:
+    if not access.can_manage_org(actor, org.id):
+        raise Forbidden("you cannot change this organisation")
+    checks = Checks()
+    values = _org_values(data, checks, partial=True)
+    checks.done()
+    for key, value in values.items():
+        setattr(org, key, value)
+    if "country" in values:
+        org.region = REGION_OF[values["country"]]
+    org.updated_at = now
+    audit.record(session, actor, "organisation.updated", org, at=now, fields=sorted(values))
+    session.commit()
+    return org
+
+
+def set_vetting(session: Session, actor: User, org: Organisation, status: str, *, now: datetime) -> Organisation:
+    """Coordinators approve (vetted), suspend or reinstate an organisation."""
+    if not actor.is_coordinator:
+        raise Forbidden("only coordinators vet organisations")
+    try:
+        new = Vetting(status)
+    except ValueError as exc:
+        raise ValidationError("vetting_status", "must be applied, vetted or suspended") from exc
+    old = org.vetting_status
+    org.vetting_status = new
+    if new is Vetting.vetted:
+        org.vetted_at, org.vetted_by_id = now, actor.id
+    org.updated_at = now
+    audit.record(session, actor, "organisation.vetting", org, at=now, old=old.value, new=new.value)
+    session.commit()
+    return org
+
+
+def vouch(session: Session, actor: User, applicant: Organisation, *, now: datetime) -> Organisation:
+    """An admin of a vetted organisation vouches for an applicant; the second vouch vets it."""
+    voucher = actor.organisation
+    if voucher is None or actor.role is not Role.org_admin or voucher.vetting_status is not Vetting.vetted:
+        raise Forbidden("only admins of vetted organisations can vouch")
+    if voucher.id == applicant.id:
+        raise Forbidden("an organisation cannot vouch for itself")
+    if applicant.vetting_status is not Vetting.applied:
+        raise Conflict(f"this organisation is {applicant.vetting_status.value}, not applying", field="vetting_status")
+    if any(v.voucher_id == voucher.id for v in applicant.vouches):
+        raise Conflict("your organisation has already vouched for this one", field="voucher")
+    applicant.vouches.append(Vouch(applicant_id=applicant.id, voucher_id=voucher.id, by_user_id=actor.id,
+                                   created_at=now))
+    audit.record(session, actor, "organisation.vouched", applicant, at=now, voucher=str(voucher.id))
+    if len(applicant.vouches) >= VOUCHES_TO_VET:
+        applicant.vetting_status, applicant.vetted_at = Vetting.vetted, now
+        audit.record(session, actor, "organisation.vetting", applicant, at=now, old="applied", new="vetted",
+                     by="vouches")
+    session.commit()
+    return applicant
+
+
+def add_user(session: Session, actor: User, org: Organisation, data: Mapping[str, Any], *, now: datetime) -> User:
+    if not access.can_manage_org(actor, org.id):
+        raise Forbidden("you cannot add people to this organisation")
+    checks = Checks()
+    values = _user_values(session, data, checks, partial=False)
+    checks.done()
+    user = User(id=uuid.uuid4(), organisation=org, role=values.pop("role", Role.member), created_at=now,
+                updated_at=now)
+    _apply_user(user, values)
+    session.add(user)
+    audit.record(session, actor, "user.added", user, at=now, role=user.role.value)
+    session.commit()
+    return user
+
+
+def update_user(session: Session, actor: User, user: User, data: Mapping[str, Any], *, now: datetime) -> User:
+    own = actor.id == user.id
+    if not own and not (user.organisation_id and access.can_manage_org(actor, user.organisation_id)):
+        raise Forbidden("you cannot change this user")
+    checks = Checks()
+    values = _user_values(session, data, checks, partial=True, current=user)
+    if "role" in values and not (actor.is_coordinator or actor.is_org_admin) :
+        checks.fail("role", "only organisation admins change roles")
+    if "password" in values and not own:
+        checks.fail("password", "people set their own passwords")
+    checks.done()
+    old_role = user.role
+    _apply_user(user, values)
+    user.updated_at = now
+    audit.record(session, actor, "user.updated", user, at=now, fields=sorted(values))
+    if user.role is not old_role:
+        audit.record(session, actor, "user.role", user, at=now, old=old_role.value, new=user.role.value)
+    session.commit()
+    return user
+
+
+def create_coordinator(session: Session, *, email: str, name: str, password: str, now: datetime) -> User:
+    checks = Checks()
+    values = _user_values(session, {"email": email, "name": name, "password": password}, checks, partial=False)
+    if not values.get("password"):
+        checks.fail("password", "is required")
+    checks.done()
+    user = User(id=uuid.uuid4(), organisation=None, role=Role.coordinator, created_at=now, updated_at=now)
+    _apply_user(user, values)
+    session.add(user)
+    audit.record(session, "cli", "user.coordinator_created", user, at=now)
+    session.commit()
+    return user
+
+
+def list_organisations(session: Session, *, status: str | None = None) -> list[Organisation]:
+    query = select(Organisation).order_by(Organisation.name)
+    if status:
+        try:
+            query = query.where(Organisation.vetting_status == Vetting(status))
+        except ValueError as exc:
+            raise ValidationError("status", "must be applied, vetted or suspended") from exc
+    return list(session.scalars(query))

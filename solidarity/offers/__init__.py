@@ -1,0 +1,1 @@
+"""The help member organisations offer: kind, coverage, languages and capacity."""

@@ -1,0 +1,25 @@
+"""Server-rendered pages. Work without JavaScript; every form carries a CSRF token."""
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from solidarity.clock import utcnow
+from solidarity.extensions import db, login_manager
+from solidarity.members import auth as auth_service
+
+
+def init_app(app: Flask) -> None:
+    from solidarity.web import auth, home
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(_load_user)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+
+
+def _load_user(secret: str):
+    return auth_service.load_session(db.session, secret, now=utcnow(),
+                                     idle=current_app.config["SESSION_IDLE_TIMEOUT"],
+                                     absolute=current_app.config["SESSION_ABSOLUTE_TIMEOUT"])

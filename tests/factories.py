@@ -1,0 +1,82 @@
+"""Build members, offers and tokens through the real services, so fixtures obey the same rules."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import pytest
+
+from solidarity.clock import utcnow
+from solidarity.extensions import db
+from solidarity.members import auth, service
+from solidarity.members.models import Organisation, Role, User, Vetting
+from solidarity.offers import service as offers
+
+PASSWORD = "correct horse battery staple"
+_seq = itertools.count(1)
+
+
+@dataclass
+class Member:
+    org: Organisation
+    admin: User
+    token: str
+
+
+class Factory:
+    def __init__(self, session):
+        self.session = session
+        self._coordinator: User | None = None
+
+    def coordinator(self) -> User:
+        if self._coordinator is None:
+            self._coordinator = service.create_coordinator(
+                self.session, email=f"coord{next(_seq)}@network.example", name="Coordinator",
+                password=PASSWORD, now=utcnow())
+        return self._coordinator
+
+    def org(self, name: str | None = None, *, country: str = "KE", languages=("en",), vetted: bool = True,
+            phone: str | None = None) -> Organisation:
+        n = next(_seq)
+        admin = {"name": f"Admin {n}", "email": f"admin{n}@org{n}.example", "password": PASSWORD}
+        if phone:
+            admin["phone"] = phone
+        org = service.register_organisation(
+            self.session, {"name": name or f"Organisation {n}", "country": country, "languages": list(languages)},
+            admin, actor=None, now=utcnow())
+        if vetted:
+            service.set_vetting(self.session, self.coordinator(), org, Vetting.vetted.value, now=utcnow())
+        return org
+
+    def admin_of(self, org: Organisation) -> User:
+        return next(u for u in org.users if u.role is Role.org_admin)
+
+    def user(self, org: Organisation, *, role: str = "member", phone: str | None = None) -> User:
+        n = next(_seq)
+        data = {"name": f"Person {n}", "email": f"person{n}@org.example", "role": role, "password": PASSWORD}
+        if phone:
+            data["phone"] = phone
+        return service.add_user(self.session, self.admin_of(org), org, data, now=utcnow())
+
+    def token(self, user: User) -> str:
+        return auth.create_token(self.session, user, name="test", now=utcnow())
+
+    def member(self, **kwargs) -> Member:
+        org = self.org(**kwargs)
+        admin = self.admin_of(org)
+        return Member(org, admin, self.token(admin))
+
+    def offer(self, org: Organisation, help_type: str = "legal", **data):
+        data.setdefault("countries", [org.country])
+        data.setdefault("languages", list(org.languages))
+        return offers.create_offer(self.session, self.admin_of(org), org, {"help_type": help_type, **data},
+                                   now=utcnow())
+
+
+@pytest.fixture
+def make(app):
+    return Factory(db.session)
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
