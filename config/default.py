@@ -55,3 +55,78 @@ OPENAPI_JSON_PATH = "openapi.json"
 WTF_CSRF_TIME_LIMIT = 3600
 MAX_CONTENT_LENGTH = 256 * 1024  # nothing we accept is larger; refuse big bodies early
 SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+# -- Notifications: outbox dispatcher, channels, answer links (solidarity/notify) ------------------
+# `log` writes what would be sent to NOTIFY_LOG_FILE in the instance folder: nothing leaves the machine.
+SMS_BACKEND = "log"  # log | twilio
+EMAIL_BACKEND = "log"  # log | smtp
+NOTIFY_LOG_FILE = "outbox.log"
+# Worker (`flask --app wsgi worker`): idle poll, rows claimed per round trip, and the two leases.
+# A claimed row not started within the claim lease goes back to the pool (nothing was sent); a row
+# still "sending" after the send lease is failed as ambiguous and reaches the person by the other
+# channel instead of being resent. The send lease must exceed the slowest provider call
+# (TWILIO_TIMEOUT, or SMTP_TIMEOUT for each of connect, STARTTLS, login and send).
+NOTIFY_POLL_INTERVAL = 0.5  # seconds; half of it is the mean added latency of an alert
+NOTIFY_BATCH_SIZE = 20
+NOTIFY_CLAIM_LEASE_SECONDS = 60
+NOTIFY_SEND_LEASE_SECONDS = 120
+# Attempts per channel before giving up on it and falling back to the other one. SMS gives up
+# sooner: an alert that is minutes late is better sent by email now.
+NOTIFY_MAX_ATTEMPTS = {"sms": 4, "email": 6}
+# Retry delay after attempt n: uniform in [0, min(CAP, BASE * 2**(n-1))] seconds ("full jitter"),
+# so a provider outage does not end in every worker retrying in step.
+NOTIFY_BACKOFF_BASE_SECONDS = 2.0
+NOTIFY_BACKOFF_CAP_SECONDS = 300.0
+# Twilio (SMS_BACKEND=twilio). The auth token also verifies inbound webhooks, whichever backend sends.
+TWILIO_ACCOUNT_SID = ""
+TWILIO_AUTH_TOKEN = ""  # secret
+TWILIO_FROM = ""  # our number in E.164, or a messaging service's sender
+TWILIO_API_BASE = ""  # empty: the SDK's https://api.twilio.com; set for a fake or staging API in tests
+TWILIO_TIMEOUT = 10.0  # seconds per API call; a read timeout is an ambiguous outcome, never resent by SMS
+TWILIO_URGENT_VALIDITY = 600  # seconds an urgent alert may wait in Twilio's queue before it is dropped (then email)
+# SMTP (EMAIL_BACKEND=smtp).
+SMTP_HOST = "localhost"
+SMTP_PORT = 587
+SMTP_USERNAME = ""
+SMTP_PASSWORD = ""  # secret
+SMTP_STARTTLS = True
+SMTP_FROM = "Solidarity <alerts@localhost>"
+SMTP_TIMEOUT = 15.0
+# Email answer links (accept / decline): signed with SECRET_KEY, single use, valid this long.
+ANSWER_LINK_MAX_AGE_SECONDS = 3 * 24 * 3600
+# Severity of incidents opened by SMS (`RAID`, `HELP LEGAL`): 3 (urgent) unless the reporter edits it.
+SMS_INTAKE_SEVERITY = 3
+
+# -- Matching and escalation waves (solidarity/matching) -----------------------------------------
+# An offer not confirmed (created, edited or re-confirmed) within this many days is no longer matched:
+# a stale directory entry would send a threatened organisation to someone who cannot help any more.
+OFFER_CONFIRM_DAYS = 90
+# Reliability (accept rate, median time to answer) counts the requests of this many past days, so an
+# organisation's record follows its present team rather than its history.
+MATCH_HISTORY_DAYS = 365
+# Waves per severity (1 watch .. 4 life or liberty at risk): how many organisations each wave asks
+# per need, how long to wait for an acceptance before the next wave, and how many waves before the
+# coordinators are alerted. "interval" is a timedelta, or seconds when set from the environment, e.g.
+# SOLIDARITY_ESCALATION_POLICY='{"4": {"wave_size": 3, "interval": 5, "max_waves": 2}, ...}' (every
+# severity must be given: the variable replaces the whole table).
+ESCALATION_POLICY = {
+    4: {"wave_size": 3, "interval": timedelta(minutes=10), "max_waves": 3},
+    3: {"wave_size": 3, "interval": timedelta(hours=1), "max_waves": 3},
+    2: {"wave_size": 3, "interval": timedelta(hours=6), "max_waves": 3},
+    1: {"wave_size": 3, "interval": timedelta(hours=24), "max_waves": 3},
+}
+
+# -- Escalation clock, check-ins, directory freshness, retention (solidarity/escalation, scheduler) --
+# `flask --app wsgi scheduler` wakes this often to perform the steps that fell due (next waves,
+# check-in reminders and alarms). Deadlines live in the database; this only bounds how late a step
+# can be, so keep it well under the shortest wave interval.
+ESCALATION_TICK_SECONDS = 15
+# After a check-in reminder, how long the organisation has to answer `OK <ref>` before its chosen
+# responders and the coordinators are alerted. An organisation may choose its own (5..1440).
+CHECKIN_GRACE_MINUTES = 60
+# Incidents closed or withdrawn longer than this have their summary, details and notes erased
+# (data key destroyed and ciphertext nulled); the non-identifying fields stay for the indicators.
+RETENTION_DAYS = 180
+# Offers are matched for OFFER_CONFIRM_DAYS after their last confirmation; their organisation's
+# admins are reminded this many days before that.
+OFFER_REMINDER_DAYS_BEFORE = 14

@@ -11,8 +11,14 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from solidarity.crypto import Keyring, KeyConfigError, decode_key, generate_master_key, generate_secret, \
-    parse_master_keys
+from solidarity.crypto import (
+    KeyConfigError,
+    Keyring,
+    decode_key,
+    generate_master_key,
+    generate_secret,
+    parse_master_keys,
+)
 from solidarity.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +37,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if env not in ("development", "testing", "production"):
         raise ConfigError(f"SOLIDARITY_ENV must be development, testing or production, not {env!r}")
     instance = config.pop("INSTANCE_PATH", None) or os.environ.get("SOLIDARITY_INSTANCE_PATH") or ROOT / "instance"
-    app = Flask(__name__, instance_path=str(Path(instance).resolve()), instance_relative_config=True)
+    app = Flask(__name__, instance_path=str(Path(instance).resolve()), instance_relative_config=True,
+                template_folder="web/templates", static_folder="web/static")
     app.config.from_pyfile(str(ROOT / "config" / "default.py"))
     app.config.from_pyfile(str(ROOT / "config" / f"{env}.py"))
     app.config.from_pyfile(INSTANCE_FILE, silent=True)
@@ -51,7 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from solidarity import api, cli, http, web
+    from solidarity import api, cli, http, models, web  # noqa: F401 - models registers every table
 
     http.init_app(app)
     web.init_app(app)

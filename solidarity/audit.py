@@ -6,10 +6,10 @@ keyring (not the database), so someone who can write to the database cannot forg
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, select, text
+from sqlalchemy import JSON, Integer, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from solidarity.clock import utcnow
@@ -57,9 +57,13 @@ def record(session: Session, actor: Any, action: str, target: Any = None, *, at:
         session.execute(text("SELECT pg_advisory_xact_lock(7170001)"))
     last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
     actor_id, actor_label = _label(actor)
+    at = at or utcnow()
+    if at.tzinfo is None:  # astimezone() would take it for local time
+        raise ValueError("naive datetime given; use an aware UTC datetime")
+    # Stored as UTC, so hashed as UTC: an aware time in another zone would read back unequal.
     event = AuditEvent(
         id=(last.id + 1) if last else 1,
-        at=at or utcnow(),
+        at=at.astimezone(timezone.utc),
         actor_id=actor_id,
         actor_label=actor_label,
         action=action,

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import DateTime, LargeBinary, String, TypeDecorator
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, object_session
 
 from solidarity.clock import utcnow
 from solidarity.crypto import IntegrityError, WrappedKey
@@ -68,7 +68,10 @@ class DataKey(db.Model):
         ring = keyring()
         if self.wrapped is None or self.master_kid == ring.primary_kid:
             return False
-        new = ring.rewrap(self.id, WrappedKey(self.master_kid, self.wrapped))
+        try:
+            new = ring.rewrap(self.id, WrappedKey(self.master_kid, self.wrapped))
+        except IntegrityError as exc:
+            raise DecryptionError(str(exc)) from exc
         self.master_kid, self.wrapped = new.master_kid, new.wrapped
         return True
 
@@ -116,7 +119,7 @@ class Encrypted:
             key_id = ring.key_id_of(blob)
         except IntegrityError as exc:
             raise DecryptionError(str(exc)) from exc
-        data_key = db.session.get(DataKey, key_id)
+        data_key = (object_session(obj) or db.session).get(DataKey, key_id)
         if data_key is None:
             raise DecryptionError("data key not found")
         try:

@@ -52,6 +52,8 @@ def country_name(code: str) -> str:
 
 def clean_country(value: object, field: str = "country") -> str:
     code = str(value or "").strip().upper()
+    if not code:
+        raise ValidationError(field, "is required")
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
         raise ValidationError(field, f"{value!r} is not an ISO 3166-1 alpha-2 country code")
     return code

@@ -72,6 +72,17 @@ class Factory:
         return offers.create_offer(self.session, self.admin_of(org), org, {"help_type": help_type, **data},
                                    now=utcnow())
 
+    def incident(self, reporter: User, *, now=None, **fields):
+        """File an incident through the real service (matching and outbox included). Defaults: a
+        severity-3 raid in the reporter's country asking for legal help."""
+        # Imported on use: this module loads for every test, and the incidents layer pulls in
+        # matching and notify, which tests of the lower layers need not load.
+        from solidarity.incidents.service import IncidentDraft, file_incident
+
+        draft = {"threat_type": "raid", "severity": 3, "country": reporter.organisation.country,
+                 "needs": ["legal"], "summary": "Police at the office", **fields}
+        return file_incident(self.session, reporter, IncidentDraft(**draft), now=now or utcnow())
+
 
 @pytest.fixture
 def make(app):

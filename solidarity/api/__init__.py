@@ -36,9 +36,10 @@ class SolidarityApi(Api):
 
 def init_app(app: Flask) -> None:
     from solidarity.api import offers, organisations
+    from solidarity.api import playbook as playbook_api
 
     api = SolidarityApi(app, spec_kwargs={"security": [{"bearerAuth": []}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blueprint in (organisations.blp, offers.blp):
+    for blueprint in (organisations.blp, offers.blp, playbook_api.blp):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens are never sent by a browser on its own, so no CSRF

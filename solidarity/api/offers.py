@@ -12,7 +12,7 @@ from solidarity.extensions import db
 from solidarity.members import access
 from solidarity.offers import service as offers
 
-blp = Blueprint("offers", __name__, url_prefix="/api/v1/offers", description="Offers of help")
+blp = Blueprint("offers_api", __name__, url_prefix="/api/v1/offers", description="Offers of help")
 
 
 def _own_offer(offer_id):

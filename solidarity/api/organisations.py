@@ -5,8 +5,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from solidarity.api import current_api_user
-from solidarity.api.schemas import (OfferIn, OfferOut, OrganisationIn, OrganisationOut, OrganisationPatch,
-                                    OrganisationQuery, UserIn, UserOut)
+from solidarity.api.schemas import (
+    OfferIn,
+    OfferOut,
+    OrganisationIn,
+    OrganisationOut,
+    OrganisationPatch,
+    OrganisationQuery,
+    UserIn,
+    UserOut,
+)
 from solidarity.clock import utcnow
 from solidarity.errors import Forbidden, NotFound
 from solidarity.extensions import db
@@ -60,12 +68,7 @@ class Organisation(MethodView):
     def patch(self, data, org_id):
         """Change the profile (its admins, coordinators); `vetting_status` is for coordinators."""
         user, org = _visible_org(org_id)
-        status = data.pop("vetting_status", None)
-        if data:
-            service.update_organisation(db.session, user, org, data, now=utcnow())
-        if status is not None:
-            service.set_vetting(db.session, user, org, status, now=utcnow())
-        return org
+        return service.update_organisation(db.session, user, org, data, now=utcnow())
 
 
 @blp.route("/<uuid:org_id>/vouch")

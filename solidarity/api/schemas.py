@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from solidarity.geo import region_name
+from solidarity.offers.service import MAX_CAPACITY
 
 
 class FieldErrorSchema(Schema):
@@ -82,7 +83,9 @@ class OfferIn(Schema):
     worldwide = fields.Boolean()
     languages = fields.List(fields.String(validate=validate.Length(max=8)), required=True,
                             validate=validate.Length(max=20))
-    capacity = fields.Integer(validate=validate.Range(min=1, max=100))
+    # The range is the service's rule (checked with the other fields, so all errors come at once);
+    # the schema only refuses non-integers such as 2.5, which marshmallow would otherwise truncate.
+    capacity = fields.Integer(strict=True, metadata={"minimum": 1, "maximum": MAX_CAPACITY})
     active = fields.Boolean()
     notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
 

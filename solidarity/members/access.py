@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from solidarity.members.models import Role, User
+from solidarity.members.models import Role, User, Vetting
 
 
 def is_member_of(user: User, org_id: uuid.UUID | None) -> bool:
@@ -22,3 +22,9 @@ def can_read_contacts(user: User, org_id: uuid.UUID) -> bool:
     reporter's contact person only through an incident's disclosure choice, never from here.
     """
     return user.is_coordinator or is_member_of(user, org_id)
+
+
+def can_vouch(user: User) -> bool:
+    """Stand behind applicants: admins of vetted organisations, whose word the network already trusts."""
+    org = user.organisation
+    return user.role is Role.org_admin and org is not None and org.vetting_status is Vetting.vetted

@@ -9,9 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from solidarity import audit
-from solidarity.errors import NotFound
+from solidarity.errors import Checks, NotFound
 from solidarity.members.models import ApiToken, SignInSession, User
-from solidarity.members.passwords import hash_password, needs_rehash, verify_password
+from solidarity.members.passwords import check_strength, hash_password, needs_rehash, verify_password
 from solidarity.members.service import find_user_by_email
 
 TOKEN_PREFIX = "sol_"
@@ -79,6 +79,23 @@ def end_all_sessions(session: Session, user: User, *, now: datetime, keep: str |
     return session.execute(query.values(ended_at=now)).rowcount
 
 
+def change_password(session: Session, user: User, current: str, new: str, *, now: datetime,
+                    keep_session: str | None = None) -> User:
+    """Set a new password after proving the current one, and end every other browser session of the
+    user: whoever learned the old password (an admin who set it, a seized laptop) is signed out."""
+    checks = Checks()
+    if not verify_password(user.password_hash, current or ""):
+        checks.fail("current_password", "is not your current password")
+    checks(check_strength, new or "", "password")
+    checks.done()
+    user.password_hash = hash_password(new)
+    user.updated_at = now
+    ended = end_all_sessions(session, user, now=now, keep=keep_session)
+    audit.record(session, user, "user.password_changed", user, at=now, sessions_ended=ended)
+    session.commit()
+    return user
+
+
 def create_token(session: Session, user: User, *, name: str = "", now: datetime) -> str:
     """Issue a bearer token; only its hash is stored, so this is the one time it can be shown."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -100,8 +117,28 @@ def user_for_token(session: Session, token: str, *, now: datetime) -> User | Non
     return row.user
 
 
-def create_token_for_email(session: Session, email: str, *, name: str, now: datetime) -> str:
+def _user_by_email(session: Session, email: str) -> User:
     user = find_user_by_email(session, email)
     if user is None:
         raise NotFound("no user with that email", field="email")
-    return create_token(session, user, name=name, now=now)
+    return user
+
+
+def create_token_for_email(session: Session, email: str, *, name: str, now: datetime) -> str:
+    return create_token(session, _user_by_email(session, email), name=name, now=now)
+
+
+def revoke_tokens(session: Session, actor: User | str, user: User, *, now: datetime, name: str | None = None) -> int:
+    """Revoke the user's live API tokens (only those labelled `name`, if given), e.g. after a device is seized."""
+    query = update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if name is not None:
+        query = query.where(ApiToken.name == name)
+    count = session.execute(query.values(revoked_at=now)).rowcount
+    audit.record(session, actor, "token.revoked", user, at=now, count=count)
+    session.commit()
+    return count
+
+
+def revoke_tokens_for_email(session: Session, actor: User | str, email: str, *, now: datetime,
+                            name: str | None = None) -> int:
+    return revoke_tokens(session, actor, _user_by_email(session, email), now=now, name=name)

@@ -26,7 +26,7 @@ class Role(str, enum.Enum):
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
-    # Stored as plain strings with a CHECK, so adding a value is a small migration on both engines.
+    # Plain strings checked by SQLAlchemy, not native enum types: adding a value needs no ALTER TYPE.
     return Enum(cls, native_enum=False, length=20, validate_strings=True,
                 values_callable=lambda e: [m.value for m in e])
 
@@ -43,6 +43,9 @@ class Organisation(KeyHolder, db.Model):
     vetted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     vetted_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", use_alter=True))
     consent_share_contacts: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Argon2 hash of the optional PIN every SMS incident report must carry (so a seized phone alone
+    # cannot file in the organisation's name); None: no PIN asked.
+    sms_pin_hash: Mapped[str | None] = mapped_column(String(200))
     data_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_keys.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -85,6 +88,8 @@ class User(KeyHolder, db.Model):
     preferred_language: Mapped[str] = mapped_column(String(2), default="en")
     notify_sms: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_email: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when the person texts STOP to our number, cleared by START: no SMS while set (email instead).
+    sms_opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     data_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_keys.id"))

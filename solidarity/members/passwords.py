@@ -30,6 +30,11 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
+def hash_pin(pin: str) -> str:
+    """Hash a short PIN with the same Argon2 costs; the caller checks its format."""
+    return _hasher().hash(pin)
+
+
 def verify_password(stored: str | None, password: str) -> bool:
     hasher = _hasher()
     if stored is None:

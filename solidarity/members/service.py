@@ -20,7 +20,7 @@ from solidarity.geo import REGION_OF, clean_country, clean_language, clean_langu
 from solidarity.members import access
 from solidarity.members.contact import clean_email, clean_phone
 from solidarity.members.models import Organisation, Role, User, Vetting, Vouch
-from solidarity.members.passwords import check_strength, hash_password
+from solidarity.members.passwords import check_strength, hash_password, hash_pin, verify_password
 
 VOUCHES_TO_VET = 2
 ORG_FIELDS = ("name", "country", "languages", "consent_share_contacts")
@@ -144,12 +144,16 @@ def _apply_user(user: User, values: dict[str, Any]) -> None:
 
 
 def register_organisation(session: Session, data: Mapping[str, Any], admin: Mapping[str, Any], *,
-                          actor: User | None, now: datetime) -> Organisation:
-    """Create an applicant organisation with its first admin. Coordinators may register on behalf."""
+                          actor: User | None, now: datetime, require_password: bool = False) -> Organisation:
+    """Create an applicant organisation with its first admin. Coordinators may register on behalf.
+
+    `require_password`: the public web form, where the admin has no other way to sign in later."""
     checks = Checks()
     values = _org_values(data, checks, partial=False)
     admin_values = _user_values(session, admin, checks, partial=False, prefix="admin.")
     admin_values.pop("role", None)
+    if require_password and not admin_values.get("password") and not admin.get("password"):
+        checks.fail("admin.password", "is required")
     checks.done()
     org = Organisation(id=uuid.uuid4(), region=REGION_OF[values["country"]], vetting_status=Vetting.applied,
                        created_at=now, updated_at=now, consent_share_contacts=False)
@@ -165,35 +169,51 @@ def register_organisation(session: Session, data: Mapping[str, Any], admin: Mapp
 
 def update_organisation(session: Session, actor: User, org: Organisation, data: Mapping[str, Any], *,
                         now: datetime) -> Organisation:
-    if not access.can_manage_org(actor, org.id):
+    """Change the profile (its admins, coordinators) and, for coordinators, `vetting_status`: all or nothing."""
+    data = dict(data)
+    status = data.pop("vetting_status", None)
+    if (data or status is None) and not access.can_manage_org(actor, org.id):
         raise Forbidden("you cannot change this organisation")
+    if status is not None and not actor.is_coordinator:
+        raise Forbidden("only coordinators vet organisations")
     checks = Checks()
     values = _org_values(data, checks, partial=True)
+    new_status = checks(_clean_vetting, status) if status is not None else None
     checks.done()
-    for key, value in values.items():
-        setattr(org, key, value)
-    if "country" in values:
-        org.region = REGION_OF[values["country"]]
-    org.updated_at = now
-    audit.record(session, actor, "organisation.updated", org, at=now, fields=sorted(values))
+    if values:
+        for key, value in values.items():
+            setattr(org, key, value)
+        if "country" in values:
+            org.region = REGION_OF[values["country"]]
+        org.updated_at = now
+        audit.record(session, actor, "organisation.updated", org, at=now, fields=sorted(values))
+    if new_status is not None:
+        _apply_vetting(session, actor, org, new_status, now=now)
     session.commit()
     return org
 
 
-def set_vetting(session: Session, actor: User, org: Organisation, status: str, *, now: datetime) -> Organisation:
-    """Coordinators approve (vetted), suspend or reinstate an organisation."""
-    if not actor.is_coordinator:
-        raise Forbidden("only coordinators vet organisations")
+def _clean_vetting(status: Any) -> Vetting:
     try:
-        new = Vetting(status)
+        return Vetting(status)
     except ValueError as exc:
         raise ValidationError("vetting_status", "must be applied, vetted or suspended") from exc
+
+
+def _apply_vetting(session: Session, actor: User, org: Organisation, new: Vetting, *, now: datetime) -> None:
     old = org.vetting_status
     org.vetting_status = new
     if new is Vetting.vetted:
         org.vetted_at, org.vetted_by_id = now, actor.id
     org.updated_at = now
     audit.record(session, actor, "organisation.vetting", org, at=now, old=old.value, new=new.value)
+
+
+def set_vetting(session: Session, actor: User, org: Organisation, status: str, *, now: datetime) -> Organisation:
+    """Coordinators approve (vetted), suspend or reinstate an organisation."""
+    if not actor.is_coordinator:
+        raise Forbidden("only coordinators vet organisations")
+    _apply_vetting(session, actor, org, _clean_vetting(status), now=now)
     session.commit()
     return org
 
@@ -201,7 +221,7 @@ def set_vetting(session: Session, actor: User, org: Organisation, status: str, *
 def vouch(session: Session, actor: User, applicant: Organisation, *, now: datetime) -> Organisation:
     """An admin of a vetted organisation vouches for an applicant; the second vouch vets it."""
     voucher = actor.organisation
-    if voucher is None or actor.role is not Role.org_admin or voucher.vetting_status is not Vetting.vetted:
+    if not access.can_vouch(actor):
         raise Forbidden("only admins of vetted organisations can vouch")
     if voucher.id == applicant.id:
         raise Forbidden("an organisation cannot vouch for itself")
@@ -226,9 +246,12 @@ def add_user(session: Session, actor: User, org: Organisation, data: Mapping[str
     checks = Checks()
     values = _user_values(session, data, checks, partial=False)
     checks.done()
-    user = User(id=uuid.uuid4(), organisation=org, role=values.pop("role", Role.member), created_at=now,
-                updated_at=now)
-    _apply_user(user, values)
+    # Encrypting the contacts may lazy-load the organisation's data key; flushing then would try
+    # to write the half-built user (SAWarning, or a NOT NULL error).
+    with session.no_autoflush:
+        user = User(id=uuid.uuid4(), organisation=org, role=values.pop("role", Role.member), created_at=now,
+                    updated_at=now)
+        _apply_user(user, values)
     session.add(user)
     audit.record(session, actor, "user.added", user, at=now, role=user.role.value)
     session.commit()
@@ -278,3 +301,42 @@ def list_organisations(session: Session, *, status: str | None = None) -> list[O
         except ValueError as exc:
             raise ValidationError("status", "must be applied, vetted or suspended") from exc
     return list(session.scalars(query))
+
+
+SMS_PIN_DIGITS = (4, 8)
+
+
+def _clean_pin(pin: Any) -> str | None:
+    text = str(pin).strip() if pin is not None else ""
+    if not text:
+        return None
+    low, high = SMS_PIN_DIGITS
+    if not (text.isascii() and text.isdigit() and low <= len(text) <= high):
+        raise ValidationError("pin", f"use {low} to {high} digits")
+    return text
+
+
+def set_sms_pin(session: Session, actor: User, org: Organisation, pin: str | None, *, now: datetime) -> Organisation:
+    """Require `pin` in every SMS incident report of `org`; an empty PIN removes the requirement."""
+    if not access.can_manage_org(actor, org.id):
+        raise Forbidden("you cannot change this organisation")
+    cleaned = _clean_pin(pin)
+    org.sms_pin_hash = hash_pin(cleaned) if cleaned else None
+    org.updated_at = now
+    audit.record(session, actor, "organisation.sms_pin_set" if cleaned else "organisation.sms_pin_cleared", org,
+                 at=now)
+    session.commit()
+    return org
+
+
+def verify_sms_pin(org: Organisation, pin: str | None) -> bool:
+    """True only if `org` has an SMS PIN and `pin` is it. Whether one is required: `org.sms_pin_hash`.
+
+    Takes as long for a missing or malformed PIN as for a wrong one, so timing tells a texter nothing.
+    """
+    try:
+        cleaned = _clean_pin(pin)
+    except ValidationError:
+        cleaned = None
+    ok = verify_password(org.sms_pin_hash, cleaned or "")
+    return ok and cleaned is not None and org.sms_pin_hash is not None

@@ -60,7 +60,8 @@ class OfferArea(db.Model):
     """One place an offer covers: a country, an M49 region, or the world (code 'world')."""
 
     __tablename__ = "offer_areas"
-    __table_args__ = (Index("ix_offer_areas_lookup", "help_type", "kind", "code"),)
+    # offer_id last: matching's lookup (help_type, kind, code) is then answered from the index alone.
+    __table_args__ = (Index("ix_offer_areas_lookup", "help_type", "kind", "code", "offer_id"),)
 
     offer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # country | region | world

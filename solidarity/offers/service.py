@@ -43,13 +43,14 @@ def _list(value: Any, field: str) -> list:
 
 
 def _capacity(value: Any) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError("capacity", "must be a whole number") from exc
-    if isinstance(value, bool) or not 1 <= number <= MAX_CAPACITY:
+    # int() alone would take 2.5 as 2 and True as 1; forms send digits, JSON sends integers.
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError("capacity", "must be a whole number")
+    if not 1 <= value <= MAX_CAPACITY:
         raise ValidationError("capacity", f"must be between 1 and {MAX_CAPACITY}")
-    return number
+    return value
 
 
 def _flag(value: Any, field: str) -> bool:
@@ -141,6 +142,16 @@ def update_offer(session: Session, actor: User, offer: Offer, data: Mapping[str,
     _apply(offer, values)
     offer.updated_at = offer.confirmed_at = now  # editing an offer is confirming it is current
     audit.record(session, actor, "offer.updated", offer, at=now, fields=sorted(data))
+    session.commit()
+    return offer
+
+
+def confirm_offer(session: Session, actor: User, offer: Offer, *, now: datetime) -> Offer:
+    """"This offer still stands": matching uses it for another OFFER_CONFIRM_DAYS (escalation.freshness)."""
+    if not access.can_manage_org(actor, offer.organisation_id):
+        raise Forbidden("you cannot confirm this offer")
+    offer.confirmed_at = now
+    audit.record(session, actor, "offer.confirmed", offer, at=now, help_type=offer.help_type)
     session.commit()
     return offer
 

@@ -9,7 +9,9 @@ from solidarity.members import auth as auth_service
 
 
 def init_app(app: Flask) -> None:
-    from solidarity.web import auth, home
+    from solidarity.web import auth, checkins, coordinator, home, members, nav
+    from solidarity.web import offers as offers_web
+    from solidarity.web import playbook as playbook_web
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
@@ -17,6 +19,12 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(playbook_web.bp)
+    app.register_blueprint(checkins.bp)
+    app.register_blueprint(members.bp)
+    app.register_blueprint(offers_web.bp)
+    app.register_blueprint(coordinator.bp)
+    nav.init_app(app)
 
 
 def _load_user(secret: str):
