@@ -1,0 +1,597 @@
+"""Incidents: file one, widen the circle, answer a request, change status, show what each may see.
+
+The web form, the API and the SMS webhook all call file_incident. Each public function that
+commits validates everything first and leaves nothing behind when any step fails;
+open_next_wave is a step inside the caller's transaction (the escalation tick's).
+Notifications are only queued here (notify.outbox); the dispatcher sends them after the commit.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from solidarity import audit
+from solidarity.errors import Checks, Conflict, Forbidden, NotFound, ValidationError
+from solidarity.geo import REGION_OF, clean_country
+from solidarity.incidents import access, refs
+from solidarity.incidents.access import Viewer
+from solidarity.incidents.models import (
+    DISCLOSABLE,
+    SEVERITIES,
+    THREAT_TYPES,
+    TRANSITIONS,
+    Incident,
+    Need,
+    NeedState,
+    Status,
+    TimelineEntry,
+)
+from solidarity.matching.models import PENDING, Match, MatchStatus
+from solidarity.matching.service import NeedProfile, rank
+from solidarity.matching.waves import max_waves, wave_interval, wave_size
+from solidarity.members.models import Role, User, Vetting
+from solidarity.notify.outbox import enqueue
+from solidarity.offers.service import clean_help_type, help_types
+from solidarity.playbook.service import play_for
+
+SUMMARY_MAX = 500
+DETAILS_MAX = 20_000
+NOTE_MAX = 2_000
+CHANNELS = ("web", "api", "sms")
+ACTIVE = (Status.open, Status.responding)
+# Clocks on cheap phones drift; a report "from the future" by a few minutes is still honest.
+CLOCK_SKEW = timedelta(minutes=10)
+LIST_LIMIT = 200
+
+
+@dataclass
+class IncidentDraft:
+    threat_type: str
+    severity: int
+    country: str
+    needs: list[str]
+    summary: str | None = None
+    details: str | None = None
+    disclosure: list[str] = field(default_factory=list)
+    occurred_at: datetime | None = None
+    contact_user_id: uuid.UUID | None = None
+    channel: str = "web"
+
+
+# -- Validation ---------------------------------------------------------------------------------
+
+def _clean_threat_type(value: Any) -> str:
+    code = str(value or "").strip().lower()
+    if not code:
+        raise ValidationError("threat_type", "choose what is happening")
+    if code not in THREAT_TYPES:
+        raise ValidationError("threat_type", f"{value!r} is not a threat type; use one of {', '.join(THREAT_TYPES)}")
+    return code
+
+
+def _clean_severity(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        raise ValidationError("severity", "must be a whole number from 1 to 4")
+    number = int(value)
+    if number not in SEVERITIES:
+        raise ValidationError("severity", "must be 1 (watch), 2 (serious), 3 (urgent) or 4 (life or liberty at risk)")
+    return number
+
+
+def _codes(value: Any, field: str) -> list:
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+        raise ValidationError(field, "must be a list")
+    return list(value)
+
+
+def _clean_needs(value: Any) -> list[str]:
+    checks = Checks()
+    needs = [checks(clean_help_type, item, "needs") for item in _codes(value, "needs")]
+    checks.done()
+    if not needs:
+        raise ValidationError("needs", "choose at least one kind of help")
+    return list(dict.fromkeys(needs))
+
+
+def _clean_disclosure(value: Any) -> list[str]:
+    chosen = [str(item).strip().lower() for item in _codes(value, "disclosure")]
+    wrong = [item for item in chosen if item not in DISCLOSABLE]
+    if wrong:
+        raise ValidationError("disclosure", f"{', '.join(wrong)}: choose among {', '.join(DISCLOSABLE)}")
+    return [item for item in DISCLOSABLE if item in chosen]  # canonical order, no repeats
+
+
+def _clean_text(value: Any, field: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be text")
+    text = value.strip()
+    if len(text) > limit:
+        raise ValidationError(field, f"use at most {limit} characters (now {len(text)})")
+    return text or None
+
+
+def _clean_occurred_at(value: Any, now: datetime) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValidationError("occurred_at", "must be a date and time with a time zone")
+    if value > now + CLOCK_SKEW:
+        raise ValidationError("occurred_at", "cannot be in the future")
+    return value
+
+
+def _clean_channel(value: Any) -> str:
+    if value not in CHANNELS:
+        raise ValidationError("channel", f"must be one of {', '.join(CHANNELS)}")
+    return value
+
+
+def _clean_contact(session: Session, reporter: User, value: Any) -> User:
+    if value is None:
+        return reporter
+    try:
+        contact = session.get(User, value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+    except ValueError:
+        contact = None
+    if contact is None or not contact.active or contact.organisation_id != reporter.organisation_id:
+        raise ValidationError("contact_user_id", "choose an active person of your own organisation")
+    return contact
+
+
+def _check_reporter(reporter: User) -> None:
+    org = reporter.organisation
+    if not reporter.active or org is None or org.vetting_status is not Vetting.vetted:
+        raise Forbidden("only active members of vetted organisations can report incidents")
+
+
+# -- Small shared steps ---------------------------------------------------------------------------
+
+@contextmanager
+def _one_transaction(session: Session) -> Iterator[None]:
+    """Roll back on any failure, so a half-built incident never rides along into a later commit."""
+    try:
+        yield
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _label(user: User | None) -> str:
+    if user is None:
+        return "system"
+    return "coordinator" if user.is_coordinator else user.name[:80]
+
+
+def _timeline(incident: Incident, kind: str, at: datetime, *, actor: User | None = None,
+              note: str | None = None, **data: Any) -> TimelineEntry:
+    entry = TimelineEntry(id=uuid.uuid4(), at=at, seq=len(incident.timeline) + 1, kind=kind,
+                          actor_label=_label(actor), data=data)
+    incident.timeline.append(entry)
+    if note is not None:
+        entry.note = note  # after append: the note is encrypted with the incident's key
+    return entry
+
+
+def _active_users(session: Session, org_id: uuid.UUID) -> list[User]:
+    """An organisation's active people, admins first (they decide whether to take a case)."""
+    users = session.scalars(select(User).where(User.organisation_id == org_id, User.active.is_(True)))
+    return sorted(users, key=lambda u: (u.role is not Role.org_admin, u.created_at, str(u.id)))
+
+
+def _notify_org(session: Session, org_id: uuid.UUID, template: str, *, now: datetime, incident: Incident,
+                match: Match | None = None, **params: Any) -> int:
+    return sum(len(enqueue(session, user, template, now=now, incident=incident, match=match, **params))
+               for user in _active_users(session, org_id))
+
+
+def _profile(session: Session, incident: Incident, need: Need) -> NeedProfile:
+    asked = session.scalars(select(Match.organisation_id).where(Match.incident_id == incident.id,
+                                                                Match.help_type == need.help_type))
+    return NeedProfile(help_type=need.help_type, country=incident.country, region=incident.region,
+                       languages=tuple(incident.organisation.languages or ()),
+                       reporter_id=incident.organisation_id, exclude=frozenset(asked))
+
+
+def _ask(session: Session, incident: Incident, need: Need, *, limit: int, now: datetime) -> list[Match]:
+    """Ask up to `limit` organisations not yet asked for `need`: match rows, timeline, notifications."""
+    candidates = rank(session, _profile(session, incident, need), limit=limit, now=now)
+    matches = [Match(id=uuid.uuid4(), incident_id=incident.id, help_type=need.help_type,
+                     organisation_id=c.organisation_id, offer_id=c.offer_id, wave=need.wave, score=c.score,
+                     reasons=list(c.reasons), status=MatchStatus.proposed, created_at=now)
+               for c in candidates]
+    session.add_all(matches)
+    _timeline(incident, "matched", now, help_type=need.help_type, wave=need.wave,
+              candidates=[{"organisation_id": str(m.organisation_id), "score": m.score, "reasons": m.reasons}
+                          for m in matches])
+    messages = 0
+    for match in matches:
+        sent = _notify_org(session, match.organisation_id, "match_request", now=now, incident=incident,
+                           match=match, ref=incident.ref, help_type=need.help_type)
+        if sent:
+            match.status = MatchStatus.notified
+        messages += sent
+    if matches:
+        _timeline(incident, "notified", now, help_type=need.help_type, wave=need.wave,
+                  organisations=sum(m.status is MatchStatus.notified for m in matches), messages=messages)
+    return matches
+
+
+def _exhaust(incident: Incident, need: Need, *, now: datetime, reason: str) -> None:
+    need.state, need.next_wave_at = NeedState.exhausted, None
+    _timeline(incident, "exhausted", now, help_type=need.help_type, wave=need.wave, reason=reason)
+
+
+# -- Filing ---------------------------------------------------------------------------------------
+
+def validate_draft(session: Session, reporter: User, draft: IncidentDraft, *, now: datetime) -> dict[str, Any]:
+    """The draft's cleaned values, or a ValidationError naming every failing field. Writes nothing.
+
+    Forms call it to show the domain's errors next to their own parsing errors in one go.
+    """
+    _check_reporter(reporter)
+    checks = Checks()
+    threat_type = checks(_clean_threat_type, draft.threat_type)
+    severity = checks(_clean_severity, draft.severity)
+    country = checks(clean_country, draft.country)
+    # The play for the threat type is attached to the incident; when the reporter named no need
+    # (a bare "RAID" by SMS), the help the play calls for is asked.
+    play = play_for(session, threat_type) if threat_type else None
+    suggested = [h for h in (play.help_types if play else []) if h in help_types()]
+    needs = checks(_clean_needs, draft.needs or suggested)
+    summary = checks(_clean_text, draft.summary, "summary", SUMMARY_MAX)
+    details = checks(_clean_text, draft.details, "details", DETAILS_MAX)
+    disclosure = checks(_clean_disclosure, draft.disclosure)
+    occurred_at = checks(_clean_occurred_at, draft.occurred_at, now)
+    contact = checks(_clean_contact, session, reporter, draft.contact_user_id)
+    channel = checks(_clean_channel, draft.channel)
+    checks.done()
+    return {"threat_type": threat_type, "severity": severity, "country": country, "needs": needs,
+            "summary": summary, "details": details, "disclosure": disclosure, "occurred_at": occurred_at,
+            "contact": contact, "channel": channel, "play": play}
+
+
+def file_incident(session: Session, reporter: User, draft: IncidentDraft, *, now: datetime) -> Incident:
+    """File an incident for the reporter's organisation and ask the first wave for each need.
+
+    Every field is checked at once (ValidationError names each failing one). One commit: incident,
+    needs, matches, timeline, notifications and audit event, or nothing at all.
+    """
+    values = validate_draft(session, reporter, draft, now=now)
+    severity, needs, channel, play = values["severity"], values["needs"], values["channel"], values["play"]
+    with _one_transaction(session):
+        incident = Incident(id=uuid.uuid4(), ref=refs.new_ref(session), organisation=reporter.organisation,
+                            reported_by=reporter, contact_user=values["contact"], channel=channel,
+                            threat_type=values["threat_type"], severity=severity, country=values["country"],
+                            region=REGION_OF[values["country"]], occurred_at=values["occurred_at"],
+                            status=Status.open, disclosure=values["disclosure"],
+                            play_version_id=play.id if play else None, created_at=now, updated_at=now)
+        incident.summary = values["summary"]
+        incident.details = values["details"]
+        session.add(incident)
+        _timeline(incident, "filed", now, actor=reporter, channel=channel, threat_type=incident.threat_type,
+                  severity=severity, needs=needs)
+        for help_type in needs:
+            need = Need(id=uuid.uuid4(), help_type=help_type, state=NeedState.seeking, wave=1,
+                        next_wave_at=now + wave_interval(severity))
+            incident.needs.append(need)
+            if not _ask(session, incident, need, limit=wave_size(severity), now=now):
+                # Nobody fits: due at once, so the escalation tick finds the circle empty and
+                # alerts the coordinators through its one path for that.
+                need.next_wave_at = now
+        audit.record(session, reporter, "incident.filed", incident, at=now, ref=incident.ref, channel=channel,
+                     threat_type=incident.threat_type, severity=severity, needs=needs)
+        session.commit()
+    return incident
+
+
+# -- Escalation and answers ----------------------------------------------------------------------
+
+def open_next_wave(session: Session, need: Need, *, now: datetime, reason: str) -> list[Match]:
+    """Ask the next wave for a still-seeking need. The caller (the escalation tick) commits.
+
+    Returns the new matches. Returns [] and marks the need exhausted when the severity's last wave
+    is spent or no candidate is left: the caller then alerts coordinators. A need that is no
+    longer seeking (covered, or its incident closed) is left as it is, with no deadline.
+    """
+    incident = need.incident
+    if need.state is not NeedState.seeking or incident.status not in ACTIVE:
+        need.next_wave_at = None
+        return []
+    if need.wave >= max_waves(incident.severity):
+        _exhaust(incident, need, now=now, reason=f"{reason}; last wave ({need.wave}) unanswered")
+        return []
+    need.wave += 1
+    matches = _ask(session, incident, need, limit=wave_size(incident.severity), now=now)
+    if not matches:
+        need.wave -= 1  # no wave went out
+        _exhaust(incident, need, now=now, reason=f"{reason}; no candidate left")
+        return []
+    need.next_wave_at = now + wave_interval(incident.severity)
+    _timeline(incident, "wave", now, help_type=need.help_type, wave=need.wave, reason=reason,
+              organisations=len(matches))
+    return matches
+
+
+def answer_match(session: Session, user: User, match: Match, accept: bool, *, now: datetime) -> Match:
+    """A responder accepts or declines. Accepting covers the need; declining asks the next candidate."""
+    if not access.can_answer(user, match):
+        raise Forbidden("only people of the asked organisation can answer this request")
+    if user.organisation.vetting_status is not Vetting.vetted:
+        raise Forbidden("your organisation is not vetted at the moment")
+    incident = get_incident(session, match.incident_id)
+    if match.status not in PENDING:
+        raise Conflict(f"this request is already {match.status.value}", field="status")
+    if incident.status not in ACTIVE:
+        raise Conflict(f"this incident is {incident.status.value}", field="status")
+    need = next(n for n in incident.needs if n.help_type == match.help_type)
+
+    with _one_transaction(session):
+        match.answered_at, match.answered_by_id = now, user.id
+        details = {"help_type": match.help_type, "organisation_id": str(match.organisation_id),
+                   "match_id": str(match.id)}
+        if accept:
+            match.status = MatchStatus.accepted
+            need.state, need.next_wave_at = NeedState.covered, None
+            if incident.status is Status.open:
+                incident.status = Status.responding
+            incident.updated_at = now
+            _timeline(incident, "accepted", now, actor=user, **details)
+            _notify_org(session, incident.organisation_id, "match_accepted", now=now, incident=incident,
+                        match=match, ref=incident.ref, help_type=match.help_type)
+        else:
+            match.status = MatchStatus.declined
+            _timeline(incident, "declined", now, actor=user, **details)
+            if need.state is NeedState.seeking and not _ask(session, incident, need, limit=1, now=now):
+                still_waiting = session.scalar(select(Match.id).where(
+                    Match.incident_id == incident.id, Match.help_type == need.help_type,
+                    Match.status.in_(PENDING), Match.id != match.id).limit(1))
+                if still_waiting is None:
+                    need.next_wave_at = now  # nobody left to wait for: let escalation act now
+        audit.record(session, user, "match.accepted" if accept else "match.declined", match, at=now,
+                     incident=str(incident.id), help_type=match.help_type)
+        session.commit()
+    return match
+
+
+# -- Status and notes -----------------------------------------------------------------------------
+
+def _own_matches(session: Session, user: User, incident: Incident) -> list[Match]:
+    if user.organisation_id is None:
+        return []
+    return list(session.scalars(select(Match).where(Match.incident_id == incident.id,
+                                                    Match.organisation_id == user.organisation_id)))
+
+
+def _viewer(session: Session, user: User, incident: Incident) -> Viewer | None:
+    return access.viewer_of(user, incident, _own_matches(session, user, incident))
+
+
+def _require_manager(session: Session, user: User, incident: Incident) -> None:
+    viewer = _viewer(session, user, incident)
+    if viewer is None:
+        raise NotFound("no such incident", field="id")
+    if not access.can_change_status(viewer):
+        raise Forbidden("only the reporting organisation and coordinators change an incident")
+
+
+def change_status(session: Session, user: User, incident: Incident, status: str, *, now: datetime,
+                  note: str | None = None) -> Incident:
+    """Move an incident along TRANSITIONS; responders who accepted are told."""
+    _require_manager(session, user, incident)
+    checks = Checks()
+    try:
+        new = Status(status)
+    except ValueError:
+        checks.fail("status", f"must be one of {', '.join(s.value for s in Status)}")
+        new = None
+    note = checks(_clean_text, note, "note", NOTE_MAX)
+    checks.done()
+    old = incident.status
+    if new not in TRANSITIONS[old]:
+        raise Conflict(f"an incident that is {old.value} cannot become {new.value}", field="status")
+
+    with _one_transaction(session):
+        incident.status, incident.updated_at = new, now
+        if new is Status.resolved:
+            incident.resolved_at = now
+        if new is Status.closed:
+            incident.closed_at = now
+        _pause_or_resume(session, incident, now=now)
+        _timeline(incident, "status", now, actor=user, note=note, old=old.value, new=new.value)
+        accepted = session.scalars(select(Match).where(Match.incident_id == incident.id,
+                                                       Match.status == MatchStatus.accepted))
+        for org_id in dict.fromkeys(m.organisation_id for m in accepted):
+            _notify_org(session, org_id, "incident_status", now=now, incident=incident, ref=incident.ref,
+                        status=new.value)
+        audit.record(session, user, "incident.status", incident, at=now, old=old.value, new=new.value)
+        session.commit()
+    return incident
+
+
+def _pause_or_resume(session: Session, incident: Incident, *, now: datetime) -> None:
+    """Leaving open/responding stops escalation and withdraws unanswered requests; coming back resumes it."""
+    seeking = [n for n in incident.needs if n.state is NeedState.seeking]
+    if incident.status in ACTIVE:
+        for need in seeking:
+            if need.next_wave_at is None:
+                need.next_wave_at = now
+        return
+    for need in seeking:
+        need.next_wave_at = None
+    for match in session.scalars(select(Match).where(Match.incident_id == incident.id, Match.status.in_(PENDING))):
+        match.status = MatchStatus.expired
+
+
+def add_note(session: Session, user: User, incident: Incident, note: str, *, now: datetime) -> Incident:
+    """A dated note on the timeline (encrypted), by the reporting organisation or a coordinator."""
+    _require_manager(session, user, incident)
+    text = _clean_text(note, "note", NOTE_MAX)
+    if text is None:
+        raise ValidationError("note", "is required")
+    with _one_transaction(session):
+        incident.updated_at = now
+        _timeline(incident, "note", now, actor=user, note=text)
+        audit.record(session, user, "incident.note", incident, at=now)
+        session.commit()
+    return incident
+
+
+# -- Reading ----------------------------------------------------------------------------------------
+
+def _uuid(value: Any, what: str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError as exc:
+        raise NotFound(f"no such {what}", field="id") from exc
+
+
+def get_incident(session: Session, incident_id: uuid.UUID | str) -> Incident:
+    incident = session.get(Incident, _uuid(incident_id, "incident"))
+    if incident is None:
+        raise NotFound("no such incident", field="id")
+    return incident
+
+
+def get_match(session: Session, match_id: uuid.UUID | str) -> Match:
+    match = session.get(Match, _uuid(match_id, "match"))
+    if match is None:
+        raise NotFound("no such match", field="id")
+    return match
+
+
+def find_by_ref(session: Session, ref: str) -> Incident | None:
+    code = refs.normalise(ref)
+    if not refs.is_well_formed(code):
+        return None
+    return session.scalar(select(Incident).where(Incident.ref == code))
+
+
+def visible_incident(session: Session, user: User, incident_id: uuid.UUID | str) -> tuple[Incident, Viewer]:
+    """The incident and how `user` sees it; NotFound for anyone who may not know it exists."""
+    incident = get_incident(session, incident_id)
+    viewer = _viewer(session, user, incident)
+    if viewer is None:
+        raise NotFound("no such incident", field="id")
+    return incident, viewer
+
+
+def list_incidents(session: Session, user: User, *, status: str | None = None,
+                   limit: int = LIST_LIMIT) -> list[Incident]:
+    """Incidents `user` may know of, newest first: its organisation's and those it was asked about;
+    all for coordinators."""
+    query = select(Incident).options(selectinload(Incident.needs)).order_by(Incident.created_at.desc(),
+                                                                            Incident.id)
+    if not user.is_coordinator:
+        if user.organisation_id is None or not user.active:
+            return []
+        asked = select(Match.incident_id).where(Match.organisation_id == user.organisation_id)
+        query = query.where(or_(Incident.organisation_id == user.organisation_id, Incident.id.in_(asked)))
+    if status:
+        try:
+            query = query.where(Incident.status == Status(status))
+        except ValueError as exc:
+            raise ValidationError("status", f"must be one of {', '.join(s.value for s in Status)}") from exc
+    return list(session.scalars(query.limit(max(1, min(limit, LIST_LIMIT)))))
+
+
+def visible_matches(session: Session, user: User, incident: Incident) -> list[Match]:
+    """All matches for the reporter and coordinators, best first; only its own for a responder."""
+    viewer = _viewer(session, user, incident)
+    if viewer is None:
+        raise NotFound("no such incident", field="id")
+    query = select(Match).options(selectinload(Match.organisation)).where(Match.incident_id == incident.id)
+    if not access.sees_all_matches(viewer):
+        query = query.where(Match.organisation_id == user.organisation_id)
+    return list(session.scalars(query.order_by(Match.help_type, Match.wave, Match.score.desc(), Match.id)))
+
+
+def visible_match(session: Session, user: User, match_id: uuid.UUID | str) -> Match:
+    """A match as seen by `user`: its own organisation's, or any of an incident it reports or coordinates."""
+    match = get_match(session, match_id)
+    if access.can_answer(user, match):
+        return match
+    viewer = _viewer(session, user, get_incident(session, match.incident_id))
+    if not access.sees_all_matches(viewer):
+        raise NotFound("no such match", field="id")
+    return match
+
+
+def _needs_shown(viewer: Viewer, incident: Incident, own: list[Match]) -> list[dict[str, Any]]:
+    if access.sees_all_matches(viewer):
+        return [{"help_type": n.help_type, "state": n.state.value, "wave": n.wave, "next_wave_at": n.next_wave_at}
+                for n in incident.needs]
+    mine = {m.help_type for m in own}
+    return [{"help_type": n.help_type} for n in incident.needs if n.help_type in mine]
+
+
+def _contact(incident: Incident) -> dict[str, Any] | None:
+    person = incident.contact_user
+    if person is None:
+        return None
+    return {"name": person.name, "phone": person.phone, "email": person.email}
+
+
+def _value(incident: Incident, name: str, viewer: Viewer, own: list[Match]) -> Any:
+    if name == "needs":
+        return _needs_shown(viewer, incident, own)
+    if name == "status":
+        return incident.status.value
+    if name == "organisation":
+        return {"id": incident.organisation_id, "name": incident.organisation.name}
+    if name == "contact":
+        return _contact(incident)
+    if name == "timeline":
+        return [{"at": e.at, "kind": e.kind, "actor": e.actor_label, "data": e.data, "note": e.note}
+                for e in incident.timeline]
+    return getattr(incident, name)
+
+
+def describe(session: Session, user: User, incident: Incident, *, secret: bool = False) -> dict[str, Any]:
+    """The fields of `incident` that `user` may see, plus `viewer`. Encrypted ones only with `secret`."""
+    own = _own_matches(session, user, incident)
+    viewer = access.viewer_of(user, incident, own)
+    if viewer is None:
+        raise NotFound("no such incident", field="id")
+    names = access.fields_for(viewer, incident)
+    if not secret:
+        names = names - access.SECRET
+    shown = {name: _value(incident, name, viewer, own) for name in sorted(names)}
+    shown["viewer"] = viewer.value
+    return shown
+
+
+def _has_secret(value: Any) -> bool:
+    if isinstance(value, list):  # the timeline: only its notes are encrypted
+        return any(entry.get("note") for entry in value)
+    return bool(value)
+
+
+def reveal(session: Session, user: User, incident: Incident, *, now: datetime) -> dict[str, Any]:
+    """Everything `user` may see of `incident`, decrypted. Web and API both show incidents through this.
+
+    Showing encrypted fields to anyone but the reporting organisation writes an "incident.revealed"
+    audit event naming the fields (never their content), committed before the data is returned.
+    """
+    shown = describe(session, user, incident, secret=True)
+    revealed = [name for name in access.reveals_secret(Viewer(shown["viewer"]), shown) if _has_secret(shown[name])]
+    if revealed:
+        with _one_transaction(session):
+            audit.record(session, user, "incident.revealed", incident, at=now, fields=revealed,
+                         viewer=shown["viewer"])
+            session.commit()
+    return shown
+
+
+def allowed_transitions(incident: Incident) -> list[str]:
+    return sorted(s.value for s in TRANSITIONS[incident.status])

@@ -1,0 +1,164 @@
+"""Incident pages: report one, list the ones you may know of, follow one and act on it.
+
+Thin views over incidents.service. The report form is deliberately plain HTML (no script) and
+light, because it is filled in on cheap phones over bad connections, often in a hurry.
+"""
+from __future__ import annotations
+
+from datetime import timezone
+
+import pycountry
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, RadioField, SelectField, SelectMultipleField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from solidarity.clock import utcnow
+from solidarity.errors import ValidationError
+from solidarity.extensions import db
+from solidarity.geo import country_name
+from solidarity.incidents import access, service
+from solidarity.incidents.models import DISCLOSABLE, SEVERITIES, THREAT_TYPES
+from solidarity.incidents.service import IncidentDraft
+from solidarity.playbook.models import THREAT_LABELS
+
+bp = Blueprint("incidents", __name__)
+
+DISCLOSURE_LABELS = {"summary": "the summary", "details": "the details",
+                     "contact": "the contact person's name, phone and email"}
+
+
+def _choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+_THREATS = _choices([("", "Choose…"), *((t, THREAT_LABELS.get(t, t)) for t in THREAT_TYPES)])
+_COUNTRIES = _choices(sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda pair: pair[1]))
+
+
+class Checkboxes(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class IncidentForm(FlaskForm):
+    # Choices are not enforced here: the service checks every field at once and names each error.
+    threat_type = SelectField("What is happening?", validate_choice=False,
+                              choices=_THREATS)
+    severity = RadioField("How serious is it?", validate_choice=False,
+                          choices=_choices((str(n), f"{n} · {word}") for n, word in SEVERITIES.items()))
+    country = SelectField("Country where it happens", validate_choice=False, choices=_COUNTRIES)
+    occurred_at = DateTimeLocalField("When did it happen? (UTC, optional)", format="%Y-%m-%dT%H:%M",
+                                     validators=[Optional()])
+    needs = Checkboxes("What help do you need?", validate_choice=False)
+    summary = TextAreaField("Summary", render_kw={"rows": 3, "maxlength": service.SUMMARY_MAX})
+    details = TextAreaField("Details", render_kw={"rows": 8})
+    disclosure = Checkboxes("A responder who accepts may see", validate_choice=False,
+                            choices=_choices((d, DISCLOSURE_LABELS[d]) for d in DISCLOSABLE))
+    contact_user_id = SelectField("Contact person", validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.needs.choices = _choices((h, h.replace("_", " ")) for h in current_app.config["HELP_TYPES"])
+        org = current_user.organisation
+        self.contact_user_id.choices = _choices((str(u.id), u.name) for u in org.users if u.active) if org else []
+        if not self.is_submitted():
+            self.country.data = org.country if org else None
+            self.contact_user_id.data = str(current_user.id)
+
+    def draft(self) -> IncidentDraft:
+        occurred = self.occurred_at.data
+        return IncidentDraft(
+            threat_type=self.threat_type.data, severity=self.severity.data, country=self.country.data,
+            needs=self.needs.data or [], summary=self.summary.data, details=self.details.data,
+            disclosure=self.disclosure.data or [],
+            occurred_at=occurred.replace(tzinfo=timezone.utc) if occurred else None,
+            contact_user_id=self.contact_user_id.data or None, channel="web")
+
+    def show_errors(self, exc: ValidationError) -> None:
+        for error in exc.errors:
+            target = self._fields.get(error.field)
+            (target.errors if target is not None else self.form_errors).append(error.message)
+
+
+class ActionForm(FlaskForm):
+    """Status changes and answers: the button pressed carries the action; CSRF is the point."""
+
+    note = TextAreaField("Note (optional)", render_kw={"rows": 2, "maxlength": service.NOTE_MAX})
+
+
+@bp.route("/incidents/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = IncidentForm()
+    if not form.is_submitted():
+        return render_template("incidents/new.html", form=form)
+    if form.validate():
+        try:
+            incident = service.file_incident(db.session, current_user, form.draft(), now=utcnow())
+        except ValidationError as exc:
+            form.show_errors(exc)
+        else:
+            flash(f"Your report is filed. Its reference is {incident.ref}.")
+            return redirect(url_for("incidents.show", incident_id=incident.id))
+    elif not form.csrf_token.errors:
+        # The form could not parse a field (a malformed date): still show every other error now.
+        try:
+            service.validate_draft(db.session, current_user, form.draft(), now=utcnow())
+        except ValidationError as exc:
+            form.show_errors(exc)
+    return render_template("incidents/new.html", form=form), 422
+
+
+@bp.get("/incidents")
+@login_required
+def index():
+    status = request.args.get("status") or None
+    found = service.list_incidents(db.session, current_user, status=status)
+    rows = [service.describe(db.session, current_user, incident) for incident in found]
+    return render_template("incidents/index.html", rows=rows, status=status, severities=SEVERITIES,
+                           country_name=country_name)
+
+
+@bp.get("/incidents/<uuid:incident_id>")
+@login_required
+def show(incident_id):
+    incident, viewer = service.visible_incident(db.session, current_user, incident_id)
+    shown = service.reveal(db.session, current_user, incident, now=utcnow())
+    return render_template("incidents/show.html", incident=shown, form=ActionForm(),
+                           matches=service.visible_matches(db.session, current_user, incident),
+                           all_matches=access.sees_all_matches(viewer),
+                           transitions=service.allowed_transitions(incident) if access.can_change_status(viewer)
+                           else [], severities=SEVERITIES, country_name=country_name,
+                           disclosure_labels=DISCLOSURE_LABELS, threat_labels=THREAT_LABELS)
+
+
+@bp.post("/incidents/<uuid:incident_id>/status")
+@login_required
+def change_status(incident_id):
+    incident, _ = service.visible_incident(db.session, current_user, incident_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        service.change_status(db.session, current_user, incident, request.form.get("status", ""),
+                              note=form.note.data, now=utcnow())
+        flash(f"The incident is now {incident.status.value}.")
+    else:
+        flash("That did not go through; please try again.")
+    return redirect(url_for("incidents.show", incident_id=incident.id))
+
+
+@bp.post("/matches/<uuid:match_id>/answer")
+@login_required
+def answer(match_id):
+    match = service.visible_match(db.session, current_user, match_id)
+    form = ActionForm()
+    choice = request.form.get("answer")
+    if form.validate_on_submit() and choice in ("accept", "decline"):
+        service.answer_match(db.session, current_user, match, choice == "accept", now=utcnow())
+        flash("Thank you: you took the case." if choice == "accept" else "Declined; someone else is asked.")
+    else:
+        flash("That did not go through; please try again.")
+    return redirect(url_for("incidents.show", incident_id=match.incident_id))
