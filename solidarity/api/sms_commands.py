@@ -1,0 +1,142 @@
+"""What an inbound SMS does, once its Twilio signature is checked: answer, opt out or in, report.
+
+No Flask here: `handle` takes the sender's number and the text and returns the reply text (or None
+for no reply), so the rules are tested without HTTP. Each branch is one service call (and so one
+transaction). Whoever the sender is, the reply never says more than the sender already knows: an
+unknown number, a disabled account and a wrong PIN all get the same neutral answer, and nothing is
+written for them.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from solidarity.errors import Conflict, DomainError, Forbidden
+from solidarity.extensions import settings
+from solidarity.incidents import service as incidents
+from solidarity.incidents.models import Incident
+from solidarity.matching.models import PENDING, Match
+from solidarity.members import service as members
+from solidarity.members.models import Organisation, Role, User, Vetting
+from solidarity.notify import inbound, messages
+from solidarity.notify import service as notify
+from solidarity.notify.inbound import Command
+from solidarity.playbook import service as playbook
+
+logger = logging.getLogger("solidarity.sms")
+
+# Used when a report names no kind of help and no published play lists any for its threat.
+DEFAULT_NEEDS = {
+    "raid": ("legal", "digital_security"), "detention": ("legal",), "asset_freeze": ("emergency_funds", "legal"),
+    "expulsion": ("legal", "diplomatic"), "deregistration": ("legal",), "media_attack": ("communications",),
+    "political_upheaval": ("relocation", "emergency_funds"), "other": ("legal",),
+}
+
+
+def handle(session: Session, phone: str, body: str, *, now: datetime) -> str | None:
+    """Act on one SMS from `phone` and return the reply to send back (None: send nothing)."""
+    command = inbound.parse(body, settings()["HELP_TYPES"])
+    users = [u for u in members.find_users_by_phone(session, phone) if u.active]
+    if command.kind == "stop":
+        notify.set_sms_opt_out(session, users, True, now=now)
+        return messages.reply("stop", _language(users)) if users else None
+    if command.kind == "intake":
+        return _intake(session, users, command, now=now)
+    if not users:
+        return messages.reply("received")
+    language = _language(users)
+    if command.kind == "start":
+        notify.set_sms_opt_out(session, users, False, now=now)
+        return messages.reply("start", language)
+    if command.kind == "answer":
+        return _answer(session, users, command, language, now=now)
+    if command.kind == "checkin":
+        # Check-ins are the escalation work's; until they exist the reply stays neutral.
+        return messages.reply("received", language)
+    return messages.reply("help", language)
+
+
+def _language(users: list[User]) -> str:
+    return messages.language_of(users[0].preferred_language if users else None)
+
+
+def pending_matches(session: Session, org_ids: set) -> list[tuple[Match, str]]:
+    """Requests waiting for an answer from these organisations, oldest first, with their refs."""
+    if not org_ids:
+        return []
+    rows = session.execute(select(Match, Incident.ref).join(Incident, Incident.id == Match.incident_id)
+                           .where(Match.organisation_id.in_(org_ids), Match.status.in_(PENDING))
+                           .order_by(Match.created_at, Match.id))
+    return [(match, ref) for match, ref in rows]
+
+
+def _answer(session: Session, users: list[User], command: Command, language: str, *, now: datetime) -> str:
+    answering = [u for u in users if u.organisation_id is not None]
+    waiting = pending_matches(session, {u.organisation_id for u in answering})
+    if command.ref is not None:
+        incident = incidents.find_by_ref(session, command.ref)
+        chosen = [(m, ref) for m, ref in waiting if incident is not None and m.incident_id == incident.id]
+        if not chosen:
+            return messages.reply("no_request", language, ref=command.ref)
+    elif not waiting:
+        return messages.reply("none_pending", language)
+    elif len(waiting) > 1:
+        return messages.reply("which", language, refs=list(dict.fromkeys(ref for _, ref in waiting)))
+    else:
+        chosen = waiting
+    match, ref = chosen[0]
+    user = next(u for u in answering if u.organisation_id == match.organisation_id)
+    try:
+        incidents.answer_match(session, user, match, command.accept, now=now)
+    except (Conflict, Forbidden):
+        session.rollback()
+        return messages.reply("closed", language, ref=ref)
+    return messages.reply("accepted" if command.accept else "declined", language, ref=ref)
+
+
+def _reporter(users: list[User], pin: str | None) -> User | None:
+    """The sender's account that may report, if the PIN rule of its organisation allows it."""
+    candidates = [u for u in users if u.organisation is not None
+                  and u.organisation.vetting_status is Vetting.vetted]
+    allowed = []
+    for user in candidates:
+        org: Organisation = user.organisation
+        # Always verify, even for an organisation without a PIN, so the reply takes as long either way.
+        pin_ok = members.verify_sms_pin(org, pin)
+        if org.sms_pin_hash is None or pin_ok:
+            allowed.append(user)
+    orgs = {u.organisation_id for u in allowed}
+    if len(orgs) != 1:
+        return None  # unknown, wrong PIN, or one phone in two organisations and nothing to tell them apart
+    return sorted(allowed, key=lambda u: (u.role is not Role.org_admin, u.created_at))[0]
+
+
+def _needs_for(session: Session, command: Command) -> list[str]:
+    if command.needs:
+        return list(command.needs)
+    offered = set(settings()["HELP_TYPES"])
+    play = playbook.play_for(session, command.threat_type)
+    from_play = [h for h in (play.help_types if play is not None else []) if h in offered]
+    return from_play or [h for h in DEFAULT_NEEDS.get(command.threat_type, ("legal",)) if h in offered]
+
+
+def _intake(session: Session, users: list[User], command: Command, *, now: datetime) -> str:
+    reporter = _reporter(users, command.pin)
+    if reporter is None:
+        if users:
+            logger.info("SMS report refused: PIN missing or wrong, or the sender cannot report")
+        return messages.reply("received")
+    draft = incidents.IncidentDraft(threat_type=command.threat_type, severity=int(settings()["SMS_INTAKE_SEVERITY"]),
+                                    country=reporter.organisation.country, needs=_needs_for(session, command),
+                                    channel="sms")
+    language = _language([reporter])
+    try:
+        incident = incidents.file_incident(session, reporter, draft, now=now)
+    except DomainError as exc:
+        session.rollback()
+        logger.warning("SMS report could not be filed: %s", exc)
+        return messages.reply("not_filed", language)
+    return messages.reply("filed", language, ref=incident.ref)

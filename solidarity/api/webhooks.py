@@ -1,0 +1,56 @@
+"""Twilio webhooks: inbound SMS and delivery status callbacks. CSRF-exempt; signatures checked instead.
+
+Twilio signs each request with our auth token over the full URL it called and the form fields.
+We recompute it against SOLIDARITY_PUBLIC_URL (never the Host header, which a client controls), so
+a request that did not come from Twilio is refused with 403 before anything is read or written.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+from solidarity.api import sms_commands
+from solidarity.clock import utcnow
+from solidarity.errors import Forbidden
+from solidarity.extensions import db
+from solidarity.notify import service as notify
+from solidarity.notify.channels import twilio_sms
+
+# Registered with csrf.exempt in api.init_app: Twilio cannot send a CSRF token; the signature replaces it.
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/twilio")
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+
+
+def _public_url() -> str:
+    url = current_app.config["PUBLIC_URL"].rstrip("/") + request.path
+    query = request.query_string.decode("utf-8", "replace")
+    return f"{url}?{query}" if query else url
+
+
+def _require_signature() -> None:
+    if not twilio_sms.signature_is_valid(current_app.config.get("TWILIO_AUTH_TOKEN") or "", _public_url(),
+                                         request.form.to_dict(), request.headers.get(SIGNATURE_HEADER)):
+        raise Forbidden("missing or invalid Twilio signature", field=SIGNATURE_HEADER)
+
+
+def _twiml(text: str | None) -> Response:
+    return Response(twilio_sms.twiml_reply(text), mimetype="application/xml")
+
+
+@bp.post("/sms")
+def inbound_sms():
+    """An SMS to our number: a reply to a request, STOP/START/HELP, a check-in or a report."""
+    _require_signature()
+    reply = sms_commands.handle(db.session, request.form.get("From", ""), request.form.get("Body", ""),
+                                now=utcnow())
+    return _twiml(reply)
+
+
+@bp.post("/status")
+def delivery_status():
+    """Twilio's report on a message we sent (queued, sent, delivered, failed, undelivered)."""
+    _require_signature()
+    notify.apply_status(db.session, provider_id=request.form.get("MessageSid") or None,
+                        status=request.form.get("MessageStatus", ""), error_code=request.form.get("ErrorCode"),
+                        notification_id=request.args.get("n"), now=utcnow())
+    return Response(status=204)

@@ -1,0 +1,1 @@
+"""Notifications: the outbox, the dispatcher, channels (SMS, email, log) and inbound replies."""

@@ -1,0 +1,42 @@
+"""Queue notifications inside the caller's transaction. Never sends: the dispatcher does."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from solidarity.members.models import User
+from solidarity.notify.models import Channel, Delivery, Notification
+
+
+def reachable(user: User, channel: Channel) -> bool:
+    """Whether `user` may be reached on `channel` at all (ignoring what they prefer for routine news).
+
+    Email is the channel of last resort: every account has an address. SMS needs a number and no
+    STOP on record.
+    """
+    if channel is Channel.email:
+        return True
+    return user.phone_index is not None and user.sms_opted_out_at is None
+
+
+def channels_for(user: User) -> list[Channel]:
+    """The channels a user is reached on, SMS first (it buzzes); at least email if nothing else."""
+    chosen = []
+    if user.notify_sms and reachable(user, Channel.sms):
+        chosen.append(Channel.sms)
+    if user.notify_email or not chosen:
+        chosen.append(Channel.email)
+    return chosen
+
+
+def enqueue(session: Session, user: User, template: str, *, now: datetime, incident=None, match=None,
+            **params: Any) -> list[Notification]:
+    """Queue `template` for `user` on each of their channels. Params must not carry incident text."""
+    rows = [Notification(user_id=user.id, channel=channel, template=template, params=params,
+                         incident_id=getattr(incident, "id", None), match_id=getattr(match, "id", None),
+                         status=Delivery.queued, next_attempt_at=now, created_at=now, updated_at=now)
+            for channel in channels_for(user) if user.active]
+    session.add_all(rows)
+    return rows
