@@ -1,0 +1,49 @@
+"""scheduler.py: three argument-free jobs over the domain functions, each in its own app context."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from solidarity import scheduler
+from solidarity.escalation import checkins
+from solidarity.escalation.models import CheckIn
+from solidarity.escalation.tick import tick
+
+
+def test_jobs_carry_no_arguments_and_run_on_their_intervals(app):
+    built = scheduler.build(app)
+    jobs = {job.id: job for job in built.get_jobs()}
+    assert set(jobs) == {"escalation.tick", "directory.freshness", "incidents.retention"}
+    assert all(job.args == () and job.kwargs == {} for job in jobs.values())
+    assert jobs["escalation.tick"].trigger.interval == timedelta(seconds=app.config["ESCALATION_TICK_SECONDS"])
+    assert jobs["directory.freshness"].trigger.interval == jobs["incidents.retention"].trigger.interval == \
+        timedelta(days=1)
+
+
+def test_a_failing_job_is_logged_and_the_scheduler_goes_on(app, caplog):
+    def broken(session, *, now):
+        raise RuntimeError("database gone")
+
+    assert scheduler.run_job(app, "broken", broken) is None
+    assert "broken failed" in caplog.text
+    assert scheduler.run_job(app, "escalation.tick", tick) == {}  # the next run works
+
+
+def test_start_background_runs_a_first_tick_and_stops(app, make, session, now):
+    org = make.org()
+    checkin = checkins.request_checkins(session, make.admin_of(org), interval_hours=1, now=now - timedelta(hours=2))
+    session.commit()
+    background = scheduler.start_background(app)
+    try:
+        job = background.get_job("escalation.tick")
+        assert job is not None and job.next_run_time is not None
+    finally:
+        background.shutdown(wait=True)
+    session.expire_all()
+    # Started long after the due time, the first tick reminded the organisation (one step, no alarm yet).
+    assert session.get(CheckIn, checkin.id).reminded_at is not None
+
+
+def test_scheduler_once_command_runs_every_job(app):
+    result = app.test_cli_runner().invoke(args=["scheduler", "--once"])
+    assert result.exit_code == 0, result.output
+    assert [line.split(":")[0] for line in result.output.splitlines()] == list(scheduler.JOBS)
