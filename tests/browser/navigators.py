@@ -1,0 +1,96 @@
+"""Navigators: what each kind of person does in the browser, as named steps.
+
+Tests read as stories (`coordinator.draft_and_publish_play(...)`); selectors stay in here, and
+they use what a person sees (labels, button text, headings) rather than CSS classes.
+"""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from playwright.sync_api import Page, expect
+
+from tests.factories import PASSWORD
+
+if TYPE_CHECKING:
+    from tests.browser.conftest import LiveServer
+
+
+class Nav:
+    """Anyone who signs in."""
+
+    def __init__(self, page: Page, server: LiveServer):
+        self.page = page
+        self.server = server
+
+    def goto(self, path: str) -> Page:
+        self.page.goto(self.server.url(path))
+        return self.page
+
+    def sign_in(self, email: str, password: str = PASSWORD) -> None:
+        self.goto("/login")
+        self.page.get_by_label("Email").fill(email)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Sign in").click()
+        expect(self.page.get_by_role("button", name="Sign out")).to_be_visible()
+
+    def sign_out(self) -> None:
+        self.page.get_by_role("button", name="Sign out").click()
+        expect(self.page.get_by_role("button", name="Sign in")).to_be_visible()
+
+    def flash(self) -> str:
+        return self.page.get_by_role("status").first.inner_text()
+
+    # -- the playbook, which every signed-in person reads --
+    def open_playbook(self) -> Page:
+        self.goto("/playbook")
+        expect(self.page.get_by_role("heading", name="Playbook", exact=True)).to_be_visible()
+        return self.page
+
+    def open_play(self, title: str) -> Page:
+        self.open_playbook()
+        self.page.get_by_role("link", name=title, exact=True).click()
+        expect(self.page.get_by_role("heading", level=1)).to_have_text(title)
+        return self.page
+
+    def play_steps(self) -> list[str]:
+        return [t.strip() for t in self.page.locator("ol.steps > li .step-text").all_inner_texts()]
+
+
+class MemberNav(Nav):
+    """A person of a member organisation."""
+
+
+class CoordinatorNav(Nav):
+    """A coordinator of the network."""
+
+    def draft_new_version(self, current_title: str) -> None:
+        self.open_play(current_title)
+        self.page.get_by_role("button", name="Draft a new version").click()
+        expect(self.page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Edit draft: version \d+$"))
+
+    def edit_draft(self, *, title: str | None = None, add_steps: list[str] = (), sources: list[str] = ()) -> None:
+        """On the edit page: change the title, append step lines (`who | help type | what`), add sources."""
+        if title is not None:
+            self.page.get_by_label("Title").fill(title)
+        if add_steps:
+            steps = self.page.get_by_label("Steps")
+            steps.fill(steps.input_value().rstrip("\n") + "\n" + "\n".join(add_steps))
+        if sources:
+            box = self.page.get_by_label("Sources")
+            box.fill(box.input_value().rstrip("\n") + "\n" + "\n".join(sources))
+        self.page.get_by_role("button", name="Save draft").click()
+        expect(self.page.get_by_role("button", name="Submit for review")).to_be_visible()
+
+    def submit_and_publish(self) -> None:
+        self.page.get_by_role("button", name="Submit for review").click()
+        publish = self.page.get_by_role("button", name=re.compile(r"^Publish version \d+$"))
+        publish.click()
+        expect(self.page.get_by_role("status").first).to_contain_text("is published")
+
+    def draft_and_publish_play(self, current_title: str, *, title: str | None = None,
+                               add_steps: list[str] = (), sources: list[str] = ()) -> None:
+        """Draft the next version of a published play, change it, submit it and publish it."""
+        self.draft_new_version(current_title)
+        self.edit_draft(title=title, add_steps=add_steps, sources=sources)
+        self.submit_and_publish()
