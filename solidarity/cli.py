@@ -8,17 +8,20 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from solidarity import audit
+from solidarity import audit, demo
 from solidarity.clock import utcnow
 from solidarity.crypto import generate_master_key, generate_secret
-from solidarity.errors import DomainError
+from solidarity.errors import DecryptionError, DomainError
 from solidarity.extensions import db
 from solidarity.fields import DataKey
 from solidarity.members import auth, service
+from solidarity.members.models import Vetting
+from solidarity.playbook import service as playbook_service
 
 keys = AppGroup("keys", help="Master keys: generate, rotate.")
 users = AppGroup("users", help="Accounts.")
 tokens = AppGroup("tokens", help="API tokens.")
+playbook = AppGroup("playbook", help="The playbook of plays.")
 
 
 def _fail(exc: DomainError) -> None:
@@ -39,17 +42,30 @@ def keys_rotate() -> None:
     """Re-wrap every data key under the newest master key. Values are not re-encrypted."""
     session = db.session
     rewrapped = kept = destroyed = 0
+    unreadable: dict[str, int] = {}  # by master key id: a key that was retired before this rotation
     for data_key in session.scalars(select(DataKey)).yield_per(500):
         if data_key.wrapped is None:
             destroyed += 1
-        elif data_key.rewrap():
+            continue
+        try:
+            changed = data_key.rewrap()
+        except DecryptionError:
+            unreadable[data_key.master_kid] = unreadable.get(data_key.master_kid, 0) + 1
+            continue
+        if changed:
             rewrapped += 1
         else:
             kept += 1
     primary = current_app.extensions["solidarity.keyring"].primary_kid
-    audit.record(session, "cli", "keys.rotated", at=utcnow(), primary=primary, rewrapped=rewrapped)
+    audit.record(session, "cli", "keys.rotated", at=utcnow(), primary=primary, rewrapped=rewrapped,
+                 unreadable=sum(unreadable.values()))
     session.commit()
     click.echo(f"rewrapped {rewrapped}, already current {kept}, destroyed {destroyed}; wrapping key {primary}")
+    if unreadable:
+        for kid, count in sorted(unreadable.items()):
+            click.echo(f"error: {count} data key(s) wrapped by {kid!r} could not be opened; "
+                       "put that master key back in SOLIDARITY_ENCRYPTION_KEYS and rotate again", err=True)
+        sys.exit(1)
 
 
 @keys.command("status")
@@ -92,6 +108,101 @@ def create_token(email: str, name: str) -> None:
     click.echo(token)
 
 
+@tokens.command("revoke")
+@click.argument("email")
+@click.option("--name", default=None, help="Revoke only the tokens with this label.")
+def revoke_tokens(email: str, name: str | None) -> None:
+    """Revoke a person's API tokens at once (all of them unless --name is given)."""
+    try:
+        count = auth.revoke_tokens_for_email(db.session, "cli", email, name=name, now=utcnow())
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"{count} token(s) revoked")
+
+
+@playbook.command("load")
+def playbook_load() -> None:
+    """Load the initial playbook as published version 1 of each play; plays already there are skipped."""
+    created = playbook_service.load_initial_playbook(db.session, now=utcnow())
+    for version in created:
+        click.echo(f"published {version.play.slug} v{version.number}")
+    click.echo(f"{len(created)} play(s) loaded")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Dispatch one batch (after recovering stuck rows) and exit.")
+@click.option("--poll", type=float, default=None,
+              help="Seconds to wait when nothing is due (default: SOLIDARITY_NOTIFY_POLL_INTERVAL).")
+def worker(once: bool, poll: float | None) -> None:
+    """Send queued notifications until SIGTERM or Ctrl-C; the row in hand is finished first."""
+    import logging
+    import signal
+    import threading
+
+    from solidarity.notify import dispatcher
+    from solidarity.notify.channels import build_senders
+
+    app = current_app._get_current_object()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    senders = build_senders(app.config, app.instance_path)
+    if once:
+        counts = dispatcher.run_once(db.session, now=utcnow(), channels=senders)
+        click.echo(" ".join(f"{key}={value}" for key, value in sorted(counts.items())))
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    dispatcher.run(app, stop, poll, senders=senders)
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Run the tick, the directory check and retention once, then exit.")
+def scheduler_command(once: bool) -> None:
+    """Run escalation (tick every ESCALATION_TICK_SECONDS), directory freshness and retention until
+    SIGTERM or Ctrl-C. The first tick catches up with whatever fell due while it was stopped."""
+    import logging
+    import signal
+    import threading
+
+    from solidarity import scheduler
+
+    app = current_app._get_current_object()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick; our jobs log what they did
+    if once:
+        for name, job in scheduler.JOBS.items():
+            click.echo(f"{name}: {scheduler.run_job(app, name, job)}")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    scheduler.run(app, stop)
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Load a fictional network (organisations, people, offers, the first playbook) into an empty
+    database, to try the service. Does nothing if anyone is registered already; never in production."""
+    if current_app.config["SOLIDARITY_ENV"] == "production":
+        click.echo("error: demo data has published passwords; it is not loaded in production", err=True)
+        sys.exit(2)
+    loaded = demo.load(db.session, now=utcnow())
+    if loaded is None:
+        click.echo("The database already holds organisations or people; demo data goes only into an empty "
+                   "database. Nothing was changed.")
+        return
+    statuses = ", ".join(f"{loaded.organisations[status]} {status.value}" for status in Vetting
+                         if loaded.organisations[status])
+    click.echo(f"Loaded {loaded.organisations.total()} organisations ({statuses}), {loaded.people} people, "
+               f"{loaded.offers.total()} offers of {len(loaded.offers)} help types, {loaded.plays} plays.")
+    click.echo("Demo accounts: for trying the service only, everything in them is fictional:")
+    click.echo(f"  coordinator   {demo.COORDINATOR_EMAIL}  password {demo.COORDINATOR_PASSWORD}")
+    click.echo(f"  member admin  {demo.MEMBER_EMAIL}  password {demo.MEMBER_PASSWORD}  ({loaded.demo_org})")
+
+
 def init_app(app: Flask) -> None:
-    for group in (keys, users, tokens):
+    for group in (keys, users, tokens, playbook):
         app.cli.add_command(group)
+    app.cli.add_command(worker)
+    app.cli.add_command(scheduler_command)
+    app.cli.add_command(demo_command)
