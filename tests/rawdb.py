@@ -7,6 +7,7 @@ might "hide" it), so wrapping a plaintext in an encoding does not pass for encry
 from __future__ import annotations
 
 import base64
+import subprocess
 from pathlib import Path
 
 from sqlalchemy import inspect, text
@@ -18,7 +19,10 @@ def raw_dump(engine: Engine) -> bytes:
     if engine.dialect.name == "sqlite":
         path = Path(engine.url.database)
         parts = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-journal")]
-        return b"\n".join(p.read_bytes() for p in parts if p.exists())
+        # Read in another process: closing a descriptor of the database file in this one would drop
+        # the POSIX locks SQLite holds on it, and a later close would then delete the live WAL.
+        return subprocess.run(["cat", *map(str, filter(Path.exists, parts))],
+                              check=True, capture_output=True).stdout
     chunks: list[bytes] = []
     with engine.connect() as conn:
         for table in inspect(conn).get_table_names():
