@@ -179,6 +179,39 @@ def scheduler_command(once: bool) -> None:
     scheduler.run(app, stop)
 
 
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the whole service in one process for one machine or a trial: web pages and API, the
+    notification worker and the scheduler. Production runs them as separate processes (README)."""
+    import logging
+    import threading
+
+    from werkzeug.serving import run_simple
+
+    from solidarity import scheduler
+    from solidarity.notify import dispatcher
+
+    app = current_app._get_current_object()
+    if app.config["SOLIDARITY_ENV"] == "production":
+        click.echo("error: `serve` uses Werkzeug's development server; in production run "
+                   "`gunicorn wsgi:app`, `flask --app wsgi worker` and `flask --app wsgi scheduler`", err=True)
+        sys.exit(2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    stop = threading.Event()
+    sender = threading.Thread(target=dispatcher.run, args=(app, stop), name="notify-worker", daemon=True)
+    sender.start()
+    jobs = scheduler.start_background(app)
+    try:
+        run_simple(host, port, app, threaded=True)
+    finally:
+        stop.set()
+        jobs.shutdown(wait=True)
+        sender.join(timeout=10)
+
+
 @click.command("demo")
 def demo_command() -> None:
     """Load a fictional network (organisations, people, offers, the first playbook) into an empty
@@ -206,3 +239,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(serve)
