@@ -131,7 +131,8 @@ def statement() -> Select:
     capacity = select(Offer.capacity).where(Offer.id == prefix.c.offer_id).scalar_subquery()
     looked_up = select(prefix, offer.label("organisation_id"), capacity.label("capacity")).subquery("looked_up")
     vetted = (select(Organisation.id)
-              .where(Organisation.id == looked_up.c.organisation_id, Organisation.vetting_status == Vetting.vetted)
+              .where(Organisation.id == looked_up.c.organisation_id, Organisation.vetting_status == Vetting.vetted,
+                     Organisation.locked_at.is_(None))  # a locked-down organisation is asked nothing
               .exists())
     fitting = (select(looked_up)
                .where(looked_up.c.organisation_id.is_not(None), vetted,
@@ -140,16 +141,23 @@ def statement() -> Select:
                .cte("fitting"))
     load = reliability.load(select(fitting.c.organisation_id), help_type=bindparam("help_type"),
                             since=bindparam("since"))
+    rated = reliability.ratings(select(fitting.c.organisation_id), since=bindparam("since"))
     history = {name: func.coalesce(load.c[name], sql_int(0)).label(name) for name in reliability.COLUMNS}
+    history.update({name: func.coalesce(rated.c[name], sql_int(0)).label(name)
+                    for name in ("rated", "rating_total")})
     within = [history[f"within_{i}"] for i in range(len(scoring.SPEED_POINTS))]
     busy, asked, accepted, answered = (history[n] for n in ("busy", "asked", "accepted", "answered"))
     points = (fitting.c.bound - sql_int(scoring.CAPACITY_POINTS)
               + sql_int(scoring.CAPACITY_POINTS) * (fitting.c.capacity - busy) // fitting.c.capacity
               - sql_int(scoring.REFUSAL_POINTS) * (asked - accepted) // (asked + sql_int(2))
-              + _speed_points(answered, within))
+              + _speed_points(answered, within)
+              - sql_int(scoring.RATING_POINTS) * (sql_int(scoring.BEST_RATING) * history["rated"]
+                                                  - history["rating_total"])
+              // (sql_int(scoring.BEST_RATING - scoring.WORST_RATING) * (history["rated"] + sql_int(1))))
     scored = (select(fitting.c.offer_id, fitting.c.organisation_id, fitting.c.coverage, fitting.c.area,
                      fitting.c.capacity, *history.values(), points.label("points"))
-              .select_from(fitting.outerjoin(load, load.c.organisation_id == fitting.c.organisation_id))
+              .select_from(fitting.outerjoin(load, load.c.organisation_id == fitting.c.organisation_id)
+                           .outerjoin(rated, rated.c.organisation_id == fitting.c.organisation_id))
               .where(fitting.c.capacity > busy)
               .subquery("scored"))
     ranked = select(scored, func.row_number().over(partition_by=scored.c.organisation_id,

@@ -4,6 +4,7 @@ One grouped pass over the matches of the organisations asked about gives both th
 cases still open, whatever their age) and the history over the window (settings
 MATCH_HISTORY_DAYS): how many requests were settled, accepted and answered, and how many answers
 came within each limit of scoring.SPEED_POINTS, from which scoring derives the median band.
+A second grouped pass (`ratings`) reads the reporters' after-action ratings over the same window.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from solidarity.extensions import settings
-from solidarity.matching.models import Match, MatchStatus
+from solidarity.matching.models import Match, MatchStatus, Review, ReviewRole
 from solidarity.matching.scoring import SPEED_POINTS, History
 
 SETTLED = (MatchStatus.accepted, MatchStatus.completed, MatchStatus.declined, MatchStatus.expired)
@@ -94,8 +95,22 @@ def load(organisations: Select, *, help_type: str | BindParameter, since: dateti
         .subquery("load"))
 
 
+def ratings(organisations: Select, *, since: datetime | BindParameter) -> Subquery:
+    """Per organisation among `organisations` rated by reporters since `since`: rated (how many
+    ratings) and rating_total (their sum). Organisations without a rating get no line."""
+    return (
+        select(Review.subject_organisation_id.label("organisation_id"), func.count().label("rated"),
+               func.sum(Review.rating).label("rating_total"))
+        .where(Review.subject_organisation_id.in_(organisations), Review.role == ReviewRole.reporter,
+               Review.created_at >= since)
+        .group_by(Review.subject_organisation_id)
+        .subquery("ratings"))
+
+
 def history_of(row) -> History:
-    """A History from a row carrying load()'s columns (missing ones, from an outer join, are 0)."""
+    """A History from a row carrying load()'s and ratings()' columns (missing ones, from an outer
+    join, are 0)."""
     return History(asked=row.asked or 0, accepted=row.accepted or 0, answered=row.answered or 0,
-                   within=tuple(getattr(row, f"within_{i}") or 0 for i in range(len(SPEED_POINTS))))
+                   within=tuple(getattr(row, f"within_{i}") or 0 for i in range(len(SPEED_POINTS))),
+                   rated=row.rated or 0, rating_total=row.rating_total or 0)
 

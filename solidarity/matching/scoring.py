@@ -12,7 +12,9 @@ the query is tested against, and it writes the reasons a coordinator reads.
     reliability  penalties only, 0 without history: requests not accepted over the history window,
                  smoothed with two phantom acceptances so that one or two refusals weigh little
                  (down to almost -20); median time to answer: 0 within an hour, -2 within 6 hours,
-                 -4 within a day, -7 slower.
+                 -4 within a day, -7 slower; reporters' after-action ratings (1 to 5): the shortfall
+                 of their average from 5, smoothed with one phantom 5, as up to 10 points taken away
+                 (one rating of 1 costs 5, many cost nearly 10).
 
 Reliability only ever takes points away, on purpose: a newcomer ranks level with an organisation
 whose record is perfect, so requests spread over the network instead of always landing on the same
@@ -34,6 +36,8 @@ REFUSAL_POINTS = 20  # the most that requests not accepted can take away
 # (median answer within this many seconds, points), fastest first; slower than the last: SLOW_POINTS.
 SPEED_POINTS = ((3600, 0), (6 * 3600, -2), (24 * 3600, -4))
 SLOW_POINTS = -7
+RATING_POINTS = 10  # the most that poor after-action ratings can take away
+BEST_RATING, WORST_RATING = 5, 1
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class History:
     accepted: int = 0  # accepted or completed
     answered: int = 0  # accepted, completed or declined: those with an answer time
     within: tuple[int, ...] = (0,) * len(SPEED_POINTS)  # answered within each SPEED_POINTS limit, in order
+    rated: int = 0  # after-action ratings by reporters whose incidents it helped with
+    rating_total: int = 0  # their sum
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,13 @@ def capacity_points(capacity: int, busy: int) -> int:
 def accept_points(history: History) -> int:
     # Share of requests not accepted, with two phantom acceptances, as whole points taken away.
     return -(REFUSAL_POINTS * (history.asked - history.accepted) // (history.asked + 2))
+
+
+def rating_points(history: History) -> int:
+    # The ratings' total shortfall from the best, over the most it could be with one phantom best
+    # rating added (so that a single harsh review weighs half), as whole points taken away.
+    shortfall = BEST_RATING * history.rated - history.rating_total
+    return -(RATING_POINTS * shortfall // ((BEST_RATING - WORST_RATING) * (history.rated + 1)))
 
 
 def bound(coverage: str, shared: int) -> int:
@@ -129,14 +142,22 @@ def _history_reasons(history: History) -> tuple[str, ...]:
     return tuple(reasons)
 
 
+def _rating_reasons(history: History) -> tuple[str, ...]:
+    if not history.rated:
+        return ()
+    average = history.rating_total / history.rated
+    reviews = "review" if history.rated == 1 else "reviews"
+    return (f"rated {average:.1f} of {BEST_RATING} by reporters ({history.rated} {reviews})",)
+
+
 def score(facts: Facts) -> Score:
     points = (coverage_points(facts.coverage) + language_points(len(facts.shared_languages))
               + capacity_points(facts.capacity, facts.busy) + accept_points(facts.history)
-              + speed_points(facts.history))
+              + speed_points(facts.history) + rating_points(facts.history))
     languages = (f"speaks {', '.join(facts.shared_languages)}" if facts.shared_languages
                  else "no shared language")
     free = max(0, facts.capacity - facts.busy)
     reasons = (_coverage_reason(facts.coverage, facts.area), languages,
                f"{free} of {facts.capacity} {'case' if facts.capacity == 1 else 'cases'} free",
-               *_history_reasons(facts.history))
+               *_history_reasons(facts.history), *_rating_reasons(facts.history))
     return Score(points, reasons)

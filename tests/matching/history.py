@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from solidarity.geo import REGION_OF
 from solidarity.incidents.models import Incident, Status
-from solidarity.matching.models import Match, MatchStatus
+from solidarity.matching.models import Match, MatchStatus, Review, ReviewRole
 from solidarity.members.models import Organisation
 
 _refs = itertools.count(1)
@@ -25,3 +25,14 @@ def past_match(session, reporter: Organisation, responder: Organisation, *, help
                   answered_at=created_at + answered_after if answered_after is not None else None)
     session.add_all([incident, match])
     return match
+
+
+def past_rating(session, match: Match, rating: int, *, author_id: uuid.UUID, created_at: datetime,
+                role: ReviewRole = ReviewRole.reporter) -> Review:
+    """A rating of `match`'s organisation by the reporter of its incident (no note); not committed."""
+    reporter_id = session.get(Incident, match.incident_id).organisation_id
+    review = Review(id=uuid.uuid4(), incident_id=match.incident_id, role=role, rating=rating, created_at=created_at,
+                    author_organisation_id=reporter_id, subject_organisation_id=match.organisation_id,
+                    author_id=author_id)
+    session.add(review)
+    return review

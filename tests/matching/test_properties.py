@@ -18,12 +18,12 @@ from sqlalchemy import delete, select
 from solidarity.geo import REGION_OF
 from solidarity.incidents.models import Incident
 from solidarity.matching import candidates, scoring
-from solidarity.matching.models import Match, MatchStatus
+from solidarity.matching.models import Match, MatchStatus, Review, ReviewRole
 from solidarity.matching.scoring import COUNTRY, REGION, WORLD, Facts, History
 from solidarity.matching.service import NeedProfile, rank
 from solidarity.members.models import Organisation, Vetting
 from solidarity.offers.models import Offer, OfferArea, OfferLanguage
-from tests.matching.history import past_match
+from tests.matching.history import past_match, past_rating
 
 COUNTRIES = ("KE", "UG", "FR")  # KE and UG share region 014; FR is in 155
 AREAS = ((COUNTRY, "KE"), (COUNTRY, "UG"), (COUNTRY, "FR"), (REGION, "014"), (REGION, "155"), (WORLD, WORLD))
@@ -46,6 +46,9 @@ matches_st = st.fixed_dictionaries({
     "days_ago": st.sampled_from((1, 100, HISTORY_DAYS, HISTORY_DAYS + 1)),
     # Answer delays on and around the limits of scoring.SPEED_POINTS.
     "answered_minutes": st.sampled_from((None, 5, 60, 61, 360, 361, 1440, 1441, 3000)),
+    # An after-action rating of the responder, by the reporter or (not counted) by the responder.
+    "rating": st.sampled_from((None, None, 1, 2, 4, 5)),
+    "rated_by": st.sampled_from(tuple(ReviewRole)),
 })
 orgs_st = st.fixed_dictionaries({
     "country": st.sampled_from(COUNTRIES),
@@ -64,7 +67,7 @@ network_st = st.fixed_dictionaries({
 
 
 def _wipe(session) -> None:
-    for model in (Match, Incident, OfferLanguage, OfferArea, Offer, Organisation):
+    for model in (Review, Match, Incident, OfferLanguage, OfferArea, Offer, Organisation):
         session.execute(delete(model))
     session.commit()
 
@@ -83,7 +86,7 @@ def _offer(session, org: Organisation, spec: dict, now) -> None:
                       language_rows=[OfferLanguage(language=lang) for lang in spec["languages"]]))
 
 
-def build(session, network: dict, now) -> NeedProfile:
+def build(session, network: dict, now, author_id) -> NeedProfile:
     reporter = _org(session, "KE", Vetting.vetted)
     _offer(session, reporter, network["reporter_offer"], now)
     orgs = []
@@ -95,9 +98,13 @@ def build(session, network: dict, now) -> NeedProfile:
         session.flush()
         for match in spec["matches"]:
             minutes = match["answered_minutes"]
-            past_match(session, reporter, org, help_type=match["help_type"], status=match["status"],
-                       created_at=now - timedelta(days=match["days_ago"]),
-                       answered_after=timedelta(minutes=minutes) if minutes is not None else None)
+            row = past_match(session, reporter, org, help_type=match["help_type"], status=match["status"],
+                             created_at=now - timedelta(days=match["days_ago"]),
+                             answered_after=timedelta(minutes=minutes) if minutes is not None else None)
+            if match["rating"] is not None:
+                session.flush()
+                past_rating(session, row, match["rating"], author_id=author_id, role=match["rated_by"],
+                            created_at=row.created_at)
     session.commit()
     return NeedProfile(help_type="legal", country=network["country"],
                        region=REGION_OF[network["country"]], languages=tuple(network["languages"]),
@@ -114,15 +121,18 @@ def _coverage(offer: Offer, profile: NeedProfile) -> tuple[str, str] | None:
     return None
 
 
-def _history(matches: list[Match], now) -> History:
+def _history(matches: list[Match], reviews: list[Review], now) -> History:
     recent = [m for m in matches if m.created_at >= now - timedelta(days=HISTORY_DAYS)]
+    ratings = [r.rating for r in reviews
+               if r.role is ReviewRole.reporter and r.created_at >= now - timedelta(days=HISTORY_DAYS)]
     settled = [m for m in recent if m.status not in (MatchStatus.proposed, MatchStatus.notified)]
     answered = [m for m in settled if m.status is not MatchStatus.expired and m.answered_at is not None]
     took = [(m.answered_at - m.created_at).total_seconds() for m in answered]
     return History(asked=len(settled),
                    accepted=sum(m.status in (MatchStatus.accepted, MatchStatus.completed) for m in settled),
                    answered=len(answered),
-                   within=tuple(sum(t <= limit for t in took) for limit, _ in scoring.SPEED_POINTS))
+                   within=tuple(sum(t <= limit for t in took) for limit, _ in scoring.SPEED_POINTS),
+                   rated=len(ratings), rating_total=sum(ratings))
 
 
 def _busy(matches: list[Match], help_type: str) -> int:
@@ -144,6 +154,9 @@ def reference(session, profile: NeedProfile, limit: int, now) -> list[tuple]:
     matches: dict[uuid.UUID, list[Match]] = {}
     for match in session.scalars(select(Match)):
         matches.setdefault(match.organisation_id, []).append(match)
+    reviews: dict[uuid.UUID, list[Review]] = {}
+    for review in session.scalars(select(Review)):
+        reviews.setdefault(review.subject_organisation_id, []).append(review)
     best: dict[uuid.UUID, tuple] = {}
     for offer in session.scalars(select(Offer)):
         mine = matches.get(offer.organisation_id, [])
@@ -152,7 +165,8 @@ def reference(session, profile: NeedProfile, limit: int, now) -> list[tuple]:
         kind, code = _coverage(offer, profile)
         facts = Facts(coverage=kind, area=code,
                       shared_languages=tuple(lang for lang in profile.languages if lang in offer.languages),
-                      capacity=offer.capacity, busy=_busy(mine, profile.help_type), history=_history(mine, now))
+                      capacity=offer.capacity, busy=_busy(mine, profile.help_type),
+                      history=_history(mine, reviews.get(offer.organisation_id, []), now))
         scored = scoring.score(facts)
         entry = (offer.organisation_id, offer.id, float(scored.points), scored.reasons)
         held = best.get(offer.organisation_id)
@@ -166,11 +180,11 @@ def reference(session, profile: NeedProfile, limit: int, now) -> list[tuple]:
 @pytest.mark.parametrize("first_look", [1, candidates.PREFIX_PER_CANDIDATE])
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(network=network_st)
-def test_rank_follows_the_rules_and_the_score(app, session, now, monkeypatch, first_look, network):
+def test_rank_follows_the_rules_and_the_score(app, session, make, now, monkeypatch, first_look, network):
     monkeypatch.setattr(candidates, "PREFIX_PER_CANDIDATE", first_look)
     assert (app.config["MATCH_HISTORY_DAYS"], app.config["OFFER_CONFIRM_DAYS"]) == (HISTORY_DAYS, CONFIRM_DAYS)
     _wipe(session)
-    profile = build(session, network, now)
+    profile = build(session, network, now, make.coordinator().id)
     limit = network["limit"]
 
     ranked = rank(session, profile, limit=limit, now=now)
@@ -194,9 +208,9 @@ def test_rank_follows_the_rules_and_the_score(app, session, now, monkeypatch, fi
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(network=network_st)
-def test_the_query_computes_the_pure_score(app, session, now, network):
+def test_the_query_computes_the_pure_score(app, session, make, now, network):
     _wipe(session)
-    profile = build(session, network, now)
+    profile = build(session, network, now, make.coordinator().id)
     found = candidates.find(session, help_type=profile.help_type, country=profile.country, region=profile.region,
                             languages=profile.languages, reporter_id=profile.reporter_id, exclude=profile.exclude,
                             limit=10, now=now)

@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from solidarity.matching.models import MatchStatus
+from solidarity.matching.models import MatchStatus, ReviewRole
 from solidarity.matching.service import NeedProfile, rank
 from solidarity.members.models import Vetting
-from tests.matching.history import past_match
+from tests.matching.history import past_match, past_rating
 
 
 def profile_for(reporter, help_type="legal", **overrides) -> NeedProfile:
@@ -209,3 +209,27 @@ def test_history_older_than_the_window_is_forgotten(make, session, reporter, now
     session.commit()
     [candidate] = rank(session, profile_for(reporter), limit=1, now=now)
     assert candidate.reasons[-1] == "no past requests"
+
+
+def test_reporters_ratings_rank_a_responder_down_and_say_so(make, session, reporter, now):
+    rated, unrated = make.org("Rated", country="KE", languages=("sw",)), make.org("Unrated", country="KE",
+                                                                               languages=("sw",))
+    for org in (rated, unrated):
+        make.offer(org, countries=["KE"])
+    author = make.admin_of(reporter).id
+    for rating in (1, 2):
+        match = past_match(session, reporter, rated, status=MatchStatus.completed, created_at=now - timedelta(days=9),
+                           answered_after=timedelta(minutes=5))
+        session.flush()
+        past_rating(session, match, rating, author_id=author, created_at=now - timedelta(days=2))
+    # A responder's review of the case is about the reporter, and never counts for the responder.
+    other = past_match(session, reporter, unrated, status=MatchStatus.completed, created_at=now - timedelta(days=9),
+                       answered_after=timedelta(minutes=5))
+    session.flush()
+    past_rating(session, other, 1, author_id=author, role=ReviewRole.responder, created_at=now - timedelta(days=2))
+    session.commit()
+    first, second = rank(session, profile_for(reporter), limit=2, now=now)
+    assert (first.organisation_id, second.organisation_id) == (unrated.id, rated.id)
+    assert first.score - second.score == 10 * 7 // 12
+    assert second.reasons[-1] == "rated 1.5 of 5 by reporters (2 reviews)"
+    assert not any("rated" in reason for reason in first.reasons)

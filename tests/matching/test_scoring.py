@@ -14,6 +14,7 @@ from solidarity.matching.scoring import (
     capacity_points,
     language_points,
     median_limit,
+    rating_points,
     score,
     speed_points,
 )
@@ -104,9 +105,33 @@ def test_score_is_the_sum_of_its_parts():
     assert scored.points == 25 + 20 + 7 - (20 * 1 // 6) - 2
 
 
-@pytest.mark.parametrize("history", [History(), History(asked=3, accepted=1, answered=2, within=(0, 1, 2))])
+@pytest.mark.parametrize("history", [History(), History(asked=3, accepted=1, answered=2, within=(0, 1, 2)),
+                                     History(rated=2, rating_total=3)])
 @pytest.mark.parametrize(("capacity", "busy"), [(1, 0), (3, 1), (5, 4)])
 def test_the_bound_is_never_exceeded_and_reached_by_a_free_newcomer(history, capacity, busy):
     scored = score(facts(capacity=capacity, busy=busy, history=history))
     assert scored.points <= bound(COUNTRY, 2)
     assert score(facts(capacity=capacity, busy=0)).points == bound(COUNTRY, 2)
+
+
+@pytest.mark.parametrize(("rated", "total", "points"), [
+    (0, 0, 0),  # no reviews: nothing taken away
+    (3, 15, 0),  # all fives
+    (1, 1, -5),  # one rating of 1 weighs half of the most
+    (1, 3, -2),  # 10 * 2 // 8
+    (9, 9, -9),  # many ones: nearly the whole 10
+    (4, 14, -3),  # 10 * 6 // 20
+])
+def test_poor_ratings_cost_points_smoothed_by_a_phantom_five(rated, total, points):
+    assert rating_points(History(rated=rated, rating_total=total)) == points
+
+
+def test_ratings_are_explained_and_counted_in_the_score():
+    history = History(asked=2, accepted=2, answered=2, within=(2, 2, 2), rated=2, rating_total=5)
+    scored = score(facts(history=history))
+    assert scored.reasons[-1] == "rated 2.5 of 5 by reporters (2 reviews)"
+    assert scored.points == score(facts(history=History(asked=2, accepted=2, answered=2, within=(2, 2, 2)))).points \
+        - 10 * 5 // 12
+    assert score(facts(history=History(rated=1, rating_total=5))).reasons[-1] == \
+        "rated 5.0 of 5 by reporters (1 review)"
+    assert not any("rated" in r for r in score(facts()).reasons)  # no reviews, no words about them
