@@ -14,12 +14,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from solidarity.errors import Conflict, DomainError, Forbidden
+from solidarity import audit
+from solidarity.errors import Conflict, DomainError, Forbidden, NotFound
+from solidarity.escalation import checkins
 from solidarity.extensions import settings
 from solidarity.incidents import service as incidents
 from solidarity.incidents.models import Incident
 from solidarity.matching.models import PENDING, Match
 from solidarity.members import service as members
+from solidarity.members.access import is_locked_down
 from solidarity.members.models import Organisation, Role, User, Vetting
 from solidarity.notify import inbound, messages
 from solidarity.notify import service as notify
@@ -39,10 +42,16 @@ DEFAULT_NEEDS = {
 def handle(session: Session, phone: str, body: str, *, now: datetime) -> str | None:
     """Act on one SMS from `phone` and return the reply to send back (None: send nothing)."""
     command = inbound.parse(body, settings()["HELP_TYPES"])
-    users = [u for u in members.find_users_by_phone(session, phone) if u.active]
+    found = [u for u in members.find_users_by_phone(session, phone) if u.active]
+    # A locked-down organisation's numbers are not trusted until a coordinator re-verifies it
+    # (incidents/lockdown.py): the sender is treated as unknown, and coordinators learn from the
+    # audit trail that the number is in use. A STOP is still honoured: it only withholds.
+    users = [u for u in found if not is_locked_down(u)]
     if command.kind == "stop":
-        notify.set_sms_opt_out(session, users, True, now=now)
+        notify.set_sms_opt_out(session, found, True, now=now)
         return messages.reply("stop", _language(users)) if users else None
+    if len(users) < len(found):
+        _record_untrusted(session, found, command, now=now)
     if command.kind == "intake":
         return _intake(session, users, command, now=now)
     if not users:
@@ -54,9 +63,14 @@ def handle(session: Session, phone: str, body: str, *, now: datetime) -> str | N
     if command.kind == "answer":
         return _answer(session, users, command, language, now=now)
     if command.kind == "checkin":
-        # Check-ins are the escalation work's; until they exist the reply stays neutral.
-        return messages.reply("received", language)
+        return _checkin(session, users, command, language, now=now)
     return messages.reply("help", language)
+
+
+def _record_untrusted(session: Session, found: list[User], command: Command, *, now: datetime) -> None:
+    for org in {u.organisation_id: u.organisation for u in found if is_locked_down(u)}.values():
+        audit.record(session, "sms", "sms.untrusted", org, at=now, command=command.kind)
+    session.commit()
 
 
 def _language(users: list[User]) -> str:
@@ -95,6 +109,20 @@ def _answer(session: Session, users: list[User], command: Command, language: str
         session.rollback()
         return messages.reply("closed", language, ref=ref)
     return messages.reply("accepted" if command.accept else "declined", language, ref=ref)
+
+
+def _checkin(session: Session, users: list[User], command: Command, language: str, *, now: datetime) -> str:
+    """`OK <ref>`: the sender's organisation is safe. A phone registered in two organisations must
+    not confirm for the wrong one, so it is refused like an unknown code."""
+    orgs = {u.organisation for u in users if u.organisation is not None}
+    if len(orgs) != 1:
+        return messages.reply("no_checkin", language)
+    try:
+        checkin = checkins.confirm_checkin(session, orgs.pop(), command.ref, now=now, channel="sms")
+    except (NotFound, Conflict):
+        session.rollback()
+        return messages.reply("no_checkin", language)
+    return messages.reply("checkin_ok", language, ref=checkin.ref)
 
 
 def _reporter(users: list[User], pin: str | None) -> User | None:

@@ -79,10 +79,12 @@ SMS = {
     "checkin_confirmed": N_("Check-in for case {ref} was confirmed after it was missed."),
     "offer_reminder": N_("Please confirm your offer of {help}: sign in, or it will no longer be matched."),
     "directory_alert": N_("A member organisation has no active person left. Sign in to review it."),
+    # To responders helping an organisation that was locked down: the reference, nothing about why.
+    "case_paused": N_("Case {ref}: please pause and wait for a coordinator to contact you."),
 }
 # Alerts that are worthless when late: Twilio drops them after TWILIO_URGENT_VALIDITY seconds, and
 # the status callback then moves them to email.
-URGENT = {"match_request", "coordinator_alert", "checkin_due", "checkin_missed"}
+URGENT = {"match_request", "coordinator_alert", "checkin_due", "checkin_missed", "case_paused"}
 
 REPLIES = {
     "accepted": N_("Thank you: you accepted case {ref}. Sign in to see the details."),
@@ -97,6 +99,8 @@ REPLIES = {
     "received": N_("Message received."),
     "filed": N_("Report received: case {ref}. Members are being asked for help."),
     "not_filed": N_("Not filed. Sign in to report, or call your coordinator."),
+    "checkin_ok": N_("Check-in {ref} confirmed. Thank you; stay safe."),
+    "no_checkin": N_("No single check-in waits for you. Reply OK and its code."),
 }
 
 SUBJECTS = {
@@ -110,6 +114,7 @@ SUBJECTS = {
     "checkin_confirmed": N_("Check-in confirmed for case {ref}"),
     "offer_reminder": N_("Please confirm your offer of {help}"),
     "directory_alert": N_("A member organisation has no active person left"),
+    "case_paused": N_("Case {ref}: please wait for a coordinator"),
 }
 REQUEST_PARAGRAPHS = (
     N_("A member organisation asks for {help}. Case reference: {ref}."),

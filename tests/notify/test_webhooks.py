@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from solidarity.escalation import checkins
+from solidarity.escalation.models import CheckInState
 from solidarity.incidents.models import Incident
 from solidarity.matching.models import Match, MatchStatus
 from solidarity.members import service as members
@@ -160,8 +162,39 @@ def test_help_and_anything_else_get_the_usage(client, network, body):
         "Answer: YES code or NO code. Report: RAID, ARREST, FREEZE or HELP LEGAL."
 
 
-def test_check_in_gets_a_neutral_reply(client, network):
-    assert reply_text(text_message(client, RESPONDER_PHONE, "OK K7QFH")) == NEUTRAL
+# -- Check-ins by SMS -----------------------------------------------------------------------------------------
+
+NO_CHECKIN = "No single check-in waits for you. Reply OK and its code."
+
+
+def test_ok_with_the_code_confirms_the_senders_checkin(client, session, make, network, now):
+    reporter_org, _ = network
+    checkin = checkins.request_checkins(session, make.admin_of(reporter_org), interval_hours=6, now=now)
+    assert reply_text(text_message(client, REPORTER_PHONE, f"ok {checkin.ref.lower()}")) == \
+        f"Check-in {checkin.ref} confirmed. Thank you; stay safe."
+    session.refresh(checkin)
+    assert checkin.last_confirmed_at > now and checkin.state is CheckInState.active  # the webhook's own clock
+    assert checkin.next_due_at == checkin.last_confirmed_at + timedelta(hours=6)
+
+
+def test_bare_ok_confirms_the_only_open_checkin(client, session, make, network, now):
+    reporter_org, _ = network
+    checkin = checkins.request_checkins(session, make.admin_of(reporter_org), interval_hours=6, now=now)
+    assert reply_text(text_message(client, REPORTER_PHONE, "OK")).startswith(f"Check-in {checkin.ref} confirmed")
+
+
+@pytest.mark.parametrize("sender, body", [
+    (RESPONDER_PHONE, "OK {ref}"),  # another organisation's check-in: it cannot call off the alarm
+    (REPORTER_PHONE, "OK ZZ9ZZ"),   # a code that does not exist
+    ("+254712345699", "OK {ref}"),  # an unknown number
+])
+def test_ok_that_matches_no_checkin_of_the_sender_changes_nothing(client, session, make, network, now, sender, body):
+    reporter_org, _ = network
+    checkin = checkins.request_checkins(session, make.admin_of(reporter_org), interval_hours=6, now=now)
+    answer = reply_text(text_message(client, sender, body.format(ref=checkin.ref)))
+    assert answer in (NO_CHECKIN, NEUTRAL)
+    session.refresh(checkin)
+    assert checkin.last_confirmed_at == now and checkin.next_due_at == now + timedelta(hours=6)
 
 
 # -- Reports by SMS -----------------------------------------------------------------------------------------
