@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from solidarity.api import current_api_user
 from solidarity.api.schemas import (
+    LockdownOut,
     OfferIn,
     OfferOut,
     OrganisationIn,
@@ -18,6 +19,7 @@ from solidarity.api.schemas import (
 from solidarity.clock import utcnow
 from solidarity.errors import Forbidden, NotFound
 from solidarity.extensions import db
+from solidarity.incidents import lockdown
 from solidarity.members import access, service
 from solidarity.members.models import Vetting
 from solidarity.offers import service as offers
@@ -111,3 +113,29 @@ class Offers(MethodView):
     def post(self, data, org_id):
         user, org = _visible_org(org_id)
         return offers.create_offer(db.session, user, org, data, now=utcnow())
+
+
+@blp.route("/<uuid:org_id>/lockdown")
+class Lockdown(MethodView):
+    @staticmethod
+    def _target(org_id):
+        user = current_api_user()
+        if not user.is_coordinator:  # before the lookup: no one else learns which ids exist
+            raise Forbidden("only coordinators lock organisations down or re-verify them")
+        return user, service.get_organisation(db.session, org_id)
+
+    @blp.response(200, LockdownOut)
+    def post(self, org_id):
+        """Lock the organisation down (a seized device, a compromised member), coordinators only:
+        its sessions and tokens end, its logins see nothing, its SMS is not trusted, responders
+        helping it are told to wait."""
+        user, org = self._target(org_id)
+        done = lockdown.lock_down(db.session, user, org, now=utcnow())
+        return {"organisation_id": org.id, "locked_at": org.locked_at, **done}
+
+    @blp.response(200, LockdownOut)
+    def delete(self, org_id):
+        """Lift the lockdown once the organisation and its numbers are re-verified (coordinators only)."""
+        user, org = self._target(org_id)
+        lockdown.reverify(db.session, user, org, now=utcnow())
+        return {"organisation_id": org.id, "locked_at": None}

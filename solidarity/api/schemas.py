@@ -109,3 +109,14 @@ class OfferOut(Schema):
     confirmed_at = fields.DateTime(required=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
+
+
+class LockdownOut(Schema):
+    """An organisation's lockdown state; the counts say what locking it down did."""
+
+    organisation_id = fields.UUID(required=True)
+    locked_at = fields.DateTime(required=True, allow_none=True)
+    sessions_ended = fields.Integer()
+    tokens_revoked = fields.Integer()
+    requests_withdrawn = fields.Integer()
+    messages_queued = fields.Integer()

@@ -4,7 +4,8 @@ A person sees an incident as exactly one kind of viewer, the first rule that hol
 coordinator (everything), reporter (a member of the reporting organisation: everything),
 accepted (its organisation accepted a match: the basics plus what the reporter chose to disclose),
 asked (its organisation has a match: the basics only). Anyone else sees nothing, and is told
-"not found" so that the incident's existence does not leak.
+"not found" so that the incident's existence does not leak. A member of an organisation under
+lockdown is "anyone else" for every incident, its own included.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from solidarity.incidents.models import DISCLOSABLE, Incident
 from solidarity.matching.models import Match, MatchStatus
-from solidarity.members.access import is_member_of
+from solidarity.members.access import is_locked_down, is_member_of
 from solidarity.members.models import User
 
 
@@ -53,6 +54,10 @@ def viewer_of(user: User | None, incident: Incident, matches: Iterable[Match]) -
     """How `user` sees `incident`, given matches of it (any; only their organisation's count)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.active:
         return None
+    if is_locked_down(user):
+        # Whoever holds a locked organisation's login must learn nothing: not its own incidents
+        # (the adversary's first target), nor those of others it was asked to help.
+        return None
     own = own_matches(user, incident, matches)
     return next((viewer for viewer, rule in RULES if rule(user, incident, own)), None)
 
@@ -79,7 +84,7 @@ def can_change_status(viewer: Viewer | None) -> bool:
 
 def can_answer(user: User, match: Match) -> bool:
     """Only people of the asked organisation answer for it; coordinators do not answer on its behalf."""
-    return user.active and is_member_of(user, match.organisation_id)
+    return user.active and is_member_of(user, match.organisation_id) and not is_locked_down(user)
 
 
 def reveals_secret(viewer: Viewer | None, shown: Iterable[str]) -> list[str]:

@@ -36,6 +36,7 @@ from solidarity.incidents.models import (
 from solidarity.matching.models import PENDING, Match, MatchStatus
 from solidarity.matching.service import NeedProfile, rank
 from solidarity.matching.waves import max_waves, wave_interval, wave_size
+from solidarity.members.access import is_locked_down
 from solidarity.members.models import Role, User, Vetting
 from solidarity.notify.outbox import enqueue
 from solidarity.offers.service import clean_help_type, help_types
@@ -153,6 +154,8 @@ def _check_reporter(reporter: User) -> None:
     org = reporter.organisation
     if not reporter.active or org is None or org.vetting_status is not Vetting.vetted:
         raise Forbidden("only active members of vetted organisations can report incidents")
+    if org.locked_at is not None:
+        raise Forbidden("your organisation is locked down; a coordinator must re-verify it first")
 
 
 # -- Small shared steps ---------------------------------------------------------------------------
@@ -493,7 +496,7 @@ def list_incidents(session: Session, user: User, *, status: str | None = None,
     query = select(Incident).options(selectinload(Incident.needs)).order_by(Incident.created_at.desc(),
                                                                             Incident.id)
     if not user.is_coordinator:
-        if user.organisation_id is None or not user.active:
+        if user.organisation_id is None or not user.active or is_locked_down(user):
             return []
         asked = select(Match.incident_id).where(Match.organisation_id == user.organisation_id)
         query = query.where(or_(Incident.organisation_id == user.organisation_id, Incident.id.in_(asked)))

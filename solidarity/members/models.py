@@ -46,6 +46,10 @@ class Organisation(KeyHolder, db.Model):
     # Argon2 hash of the optional PIN every SMS incident report must carry (so a seized phone alone
     # cannot file in the organisation's name); None: no PIN asked.
     sms_pin_hash: Mapped[str | None] = mapped_column(String(200))
+    # Set by a coordinator's lockdown (a seized device, a compromised member), cleared when a
+    # coordinator re-verifies the organisation; while set, its logins see nothing and its SMS are
+    # not trusted (see members/access.py and incidents/lockdown.py).
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     data_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_keys.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

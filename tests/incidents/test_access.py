@@ -15,9 +15,10 @@ REPORTER, RESPONDER, OTHER = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 INCIDENT = SimpleNamespace(id=uuid.uuid4(), organisation_id=REPORTER, disclosure=["details", "contact"])
 
 
-def person(org, role=Role.member, active=True):
-    return SimpleNamespace(organisation_id=org, role=role, active=active, is_authenticated=True,
-                           is_coordinator=role is Role.coordinator)
+def person(org, role=Role.member, active=True, locked=False):
+    organisation = None if org is None else SimpleNamespace(id=org, locked_at="2026-11-22" if locked else None)
+    return SimpleNamespace(organisation_id=org, organisation=organisation, role=role, active=active,
+                           is_authenticated=True, is_coordinator=role is Role.coordinator)
 
 
 def match(org, status, incident=INCIDENT):
@@ -37,6 +38,9 @@ def match(org, status, incident=INCIDENT):
     (person(RESPONDER), [match(RESPONDER, MatchStatus.accepted,
                                SimpleNamespace(id=uuid.uuid4()))], None),  # a match of another incident
     (person(REPORTER, active=False), [], None),
+    # Lockdown (incidents/lockdown.py): its logins see nothing, neither their own nor others' incidents.
+    (person(REPORTER, Role.org_admin, locked=True), [], None),
+    (person(RESPONDER, locked=True), [match(RESPONDER, MatchStatus.accepted)], None),
     (None, [], None),
 ])
 def test_viewer(user, matches, viewer):
@@ -66,5 +70,6 @@ def test_answering_and_managing():
     assert access.can_answer(person(RESPONDER), responder_match)
     assert not access.can_answer(person(None, Role.coordinator), responder_match)
     assert not access.can_answer(person(RESPONDER, active=False), responder_match)
+    assert not access.can_answer(person(RESPONDER, locked=True), responder_match)
     assert [v for v in Viewer if access.can_change_status(v)] == [Viewer.coordinator, Viewer.reporter]
     assert [v for v in Viewer if access.sees_all_matches(v)] == [Viewer.coordinator, Viewer.reporter]
