@@ -412,9 +412,10 @@ def change_status(session: Session, user: User, incident: Incident, status: str,
             incident.closed_at = now
         _pause_or_resume(session, incident, now=now)
         _timeline(incident, "status", now, actor=user, note=note, old=old.value, new=new.value)
-        accepted = session.scalars(select(Match).where(Match.incident_id == incident.id,
-                                                       Match.status == MatchStatus.accepted))
-        for org_id in dict.fromkeys(m.organisation_id for m in accepted):
+        # Completed too: leaving open/responding has just completed the accepted matches.
+        took = session.scalars(select(Match).where(Match.incident_id == incident.id,
+                                                   Match.status.in_(access.ANSWERED_YES)))
+        for org_id in dict.fromkeys(m.organisation_id for m in took):
             _notify_org(session, org_id, "incident_status", now=now, incident=incident, ref=incident.ref,
                         status=new.value)
         audit.record(session, user, "incident.status", incident, at=now, old=old.value, new=new.value)
@@ -423,17 +424,26 @@ def change_status(session: Session, user: User, incident: Incident, status: str,
 
 
 def _pause_or_resume(session: Session, incident: Incident, *, now: datetime) -> None:
-    """Leaving open/responding stops escalation and withdraws unanswered requests; coming back resumes it."""
+    """Leaving open/responding stops escalation, withdraws unanswered requests and completes accepted
+    ones, which frees the responders' capacity for other cases; coming back resumes escalation and
+    puts the responders back on the case (their need stays covered)."""
     seeking = [n for n in incident.needs if n.state is NeedState.seeking]
+    matches = session.scalars(select(Match).where(Match.incident_id == incident.id)).all()
     if incident.status in ACTIVE:
         for need in seeking:
             if need.next_wave_at is None:
                 need.next_wave_at = now
+        for match in matches:
+            if match.status is MatchStatus.completed:
+                match.status, match.completed_at = MatchStatus.accepted, None
         return
     for need in seeking:
         need.next_wave_at = None
-    for match in session.scalars(select(Match).where(Match.incident_id == incident.id, Match.status.in_(PENDING))):
-        match.status = MatchStatus.expired
+    for match in matches:
+        if match.status in PENDING:
+            match.status = MatchStatus.expired
+        elif match.status is MatchStatus.accepted:
+            match.status, match.completed_at = MatchStatus.completed, now
 
 
 def add_note(session: Session, user: User, incident: Incident, note: str, *, now: datetime) -> Incident:
@@ -446,6 +456,61 @@ def add_note(session: Session, user: User, incident: Incident, note: str, *, now
         incident.updated_at = now
         _timeline(incident, "note", now, actor=user, note=text)
         audit.record(session, user, "incident.note", incident, at=now)
+        session.commit()
+    return incident
+
+
+def _require_active(incident: Incident) -> None:
+    if incident.status not in ACTIVE:
+        raise Conflict(f"this incident is {incident.status.value}; reopen it to change what it needs",
+                       field="status")
+
+
+def add_need(session: Session, user: User, incident: Incident, help_type: str, *, now: datetime) -> Need:
+    """The reporter (or a coordinator) asks for one more kind of help: its first wave goes out at once."""
+    _require_manager(session, user, incident)
+    code = clean_help_type(help_type)
+    _require_active(incident)
+    if any(n.help_type == code for n in incident.needs):
+        raise Conflict(f"{code.replace('_', ' ')} help is already asked for", field="help_type")
+    with _one_transaction(session):
+        need = Need(id=uuid.uuid4(), help_type=code, state=NeedState.seeking, wave=1,
+                    next_wave_at=now + wave_interval(incident.severity))
+        incident.needs.append(need)
+        incident.updated_at = now
+        _timeline(incident, "need_added", now, actor=user, help_type=code)
+        if not _ask(session, incident, need, limit=wave_size(incident.severity), now=now):
+            need.next_wave_at = now  # nobody fits: let the escalation tick alert the coordinators
+        audit.record(session, user, "incident.need_added", incident, at=now, help_type=code)
+        session.commit()
+    return need
+
+
+def remove_need(session: Session, user: User, incident: Incident, help_type: str, *, now: datetime) -> Incident:
+    """The reporter no longer needs a kind of help nobody has taken yet: its open requests are withdrawn.
+
+    A covered need stays (a responder is at work on it), and so does the last one: an incident that
+    needs nothing any more is resolved or withdrawn instead.
+    """
+    _require_manager(session, user, incident)
+    code = str(help_type or "").strip().lower()
+    need = next((n for n in incident.needs if n.help_type == code), None)
+    if need is None:
+        raise ValidationError("help_type", f"{help_type!r} is not among this incident's needs")
+    _require_active(incident)
+    if need.state is NeedState.covered:
+        raise Conflict("a responder has taken this; tell them through an update instead", field="help_type")
+    if len(incident.needs) == 1:
+        raise Conflict("an incident needs at least one kind of help; resolve or withdraw it instead",
+                       field="help_type")
+    with _one_transaction(session):
+        for match in session.scalars(select(Match).where(Match.incident_id == incident.id, Match.help_type == code,
+                                                         Match.status.in_(PENDING))):
+            match.status = MatchStatus.expired
+        incident.needs.remove(need)
+        incident.updated_at = now
+        _timeline(incident, "need_removed", now, actor=user, help_type=code)
+        audit.record(session, user, "incident.need_removed", incident, at=now, help_type=code)
         session.commit()
     return incident
 
