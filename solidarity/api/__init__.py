@@ -36,12 +36,13 @@ class SolidarityApi(Api):
 
 def init_app(app: Flask) -> None:
     from solidarity.api import incidents, notifications, offers, organisations, webhooks
+    from solidarity.api import indicators as indicators_api
     from solidarity.api import playbook as playbook_api
 
     api = SolidarityApi(app, spec_kwargs={"security": [{"bearerAuth": []}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blueprint in (organisations.blp, offers.blp, incidents.blp, notifications.blp,
-                      playbook_api.blp):
+                      playbook_api.blp, indicators_api.blp):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens are never sent by a browser on its own, so no CSRF
     # Twilio's requests carry a signature that the webhook verifies instead of a CSRF token.

@@ -41,6 +41,7 @@ def _vetted_member(user: User) -> bool:
 NAV = (
     Item("incidents.new", "Report an incident", _vetted_member),
     Item("incidents.index", "Incidents", _everyone),
+    Item("console.index", "Console", _coordinator),
     Item("coordinator.organisations", "Organisations", _coordinator),
     Item("members.my_organisation", "My organisation", _member),
     Item("members.applicants", "Applicants", access.can_vouch),
