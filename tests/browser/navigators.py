@@ -94,3 +94,40 @@ class CoordinatorNav(Nav):
         self.draft_new_version(current_title)
         self.edit_draft(title=title, add_steps=add_steps, sources=sources)
         self.submit_and_publish()
+
+    # -- the console and the indicators --
+    def open_console(self) -> Page:
+        self.page.get_by_role("link", name="Console", exact=True).click()
+        expect(self.page.get_by_role("heading", name="Console", level=1)).to_be_visible()
+        return self.page
+
+    def console_flag(self, ref: str) -> str:
+        """What the console says next to an open incident about who answered it."""
+        entry = self.page.get_by_role("listitem").filter(has=self.page.get_by_role("link", name=ref, exact=True))
+        return entry.get_by_text(re.compile(r"^(No responder yet|Responder found)")).inner_text()
+
+    def open_indicators(self, since: str, until: str) -> Page:
+        self.page.get_by_role("link", name="Indicators", exact=True).click()
+        self.page.get_by_label("From", exact=True).fill(since)
+        self.page.get_by_label("To", exact=True).fill(until)
+        self.page.get_by_role("button", name="Show").click()
+        expect(self.page.get_by_role("heading", name="Indicators", level=1)).to_be_visible()
+        return self.page
+
+    def chart_bars(self, title: str) -> dict[tuple[str, str], tuple[str, float]]:
+        """{(bar, series): (number, drawn width in pixels)} of the chart whose title starts with `title`."""
+        chart = self.page.get_by_role("img", name=re.compile("^" + re.escape(title)))
+        expect(chart).to_be_visible()
+        found = chart.locator("rect[data-series]").evaluate_all(
+            "rects => rects.map(r => [r.closest('g').dataset.label, r.dataset.series, r.dataset.value,"
+            " r.getBoundingClientRect().width])")
+        return {(label, series): (value, width) for label, series, value, width in found}
+
+    def chart_table(self, summary: str) -> dict[str, str]:
+        """Open the table behind a chart; {row heading: first cell}."""
+        self.page.get_by_text(summary, exact=True).click()
+        table = self.page.locator("details[open] table").last
+        expect(table).to_be_visible()
+        rows = table.locator("tbody tr")
+        return {rows.nth(i).locator("th").inner_text(): rows.nth(i).locator("td").first.inner_text()
+                for i in range(rows.count())}
