@@ -1,6 +1,9 @@
-"""Incident pages: report one, list the ones you may know of, follow one and act on it.
+"""Incident pages: report one, list the ones you may know of, and the workspace where people follow
+one and act on it (its play as a checklist, matches, updates, needs, status, reviews).
 
-Thin views over incidents.service. The report form is deliberately plain HTML (no script) and
+Thin views over incidents.service, incidents.workspace and incidents.reviews. Bad input to the
+workspace's small forms raises the service's error, which http.py shows as a 4xx page naming the
+field. The report form is deliberately plain HTML (no script) and
 light, because it is filled in on cheap phones over bad connections, often in a hurry.
 """
 from __future__ import annotations
@@ -8,10 +11,18 @@ from __future__ import annotations
 from datetime import timezone
 
 import pycountry
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, RadioField, SelectField, SelectMultipleField, TextAreaField
+from wtforms import (
+    DateTimeLocalField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -20,9 +31,11 @@ from solidarity.clock import utcnow
 from solidarity.errors import ValidationError
 from solidarity.extensions import db
 from solidarity.geo import country_name
-from solidarity.incidents import access, service
+from solidarity.http import intake_limited
+from solidarity.incidents import access, reviews, service, workspace
 from solidarity.incidents.models import DISCLOSABLE, SEVERITIES, THREAT_TYPES
 from solidarity.incidents.service import IncidentDraft
+from solidarity.matching.models import RATINGS
 from solidarity.playbook.models import THREAT_LABELS
 
 bp = Blueprint("incidents", __name__)
@@ -90,8 +103,33 @@ class ActionForm(FlaskForm):
     note = TextAreaField("Note (optional)", render_kw={"rows": 2, "maxlength": service.NOTE_MAX})
 
 
+class UpdateForm(FlaskForm):
+    note = TextAreaField("Post an update", render_kw={"rows": 3, "maxlength": service.NOTE_MAX})
+
+
+class NeedForm(FlaskForm):
+    help_type = SelectField("We also need", validate_choice=False)
+
+
+class ReviewForm(FlaskForm):
+    # Choices and ranges are the service's to check: it names the failing field.
+    subject_organisation_id = HiddenField()
+    rating = StringField()  # radio buttons written out in the template, one per rating
+    note = TextAreaField("A short note (optional)", render_kw={"rows": 2, "maxlength": reviews.NOTE_MAX})
+
+
+def _checked(form: FlaskForm) -> None:
+    if not form.validate_on_submit():
+        abort(400, "the form expired; please try again")
+
+
+def _signed_in_user():
+    return current_user if current_user.is_authenticated else None
+
+
 @bp.route("/incidents/new", methods=["GET", "POST"])
 @login_required
+@intake_limited(_signed_in_user)
 def new():
     form = IncidentForm()
     if not form.is_submitted():
@@ -128,12 +166,85 @@ def index():
 def show(incident_id):
     incident, viewer = service.visible_incident(db.session, current_user, incident_id)
     shown = service.reveal(db.session, current_user, incident, now=utcnow())
+    manages = access.can_change_status(viewer)
+    need_form = NeedForm()
+    asked = {n.help_type for n in incident.needs}
+    need_form.help_type.choices = _choices((h, h.replace("_", " ")) for h in current_app.config["HELP_TYPES"]
+                                           if h not in asked)
     return render_template("incidents/show.html", incident=shown, form=ActionForm(),
                            matches=service.visible_matches(db.session, current_user, incident),
-                           all_matches=access.sees_all_matches(viewer),
-                           transitions=service.allowed_transitions(incident) if access.can_change_status(viewer)
-                           else [], severities=SEVERITIES, country_name=country_name,
+                           all_matches=access.sees_all_matches(viewer), manages=manages,
+                           active=incident.status in service.ACTIVE,
+                           transitions=service.allowed_transitions(incident) if manages else [],
+                           checklist=workspace.checklist(db.session, current_user, incident),
+                           update_form=UpdateForm(), need_form=need_form, review_form=ReviewForm(),
+                           reviews_due=reviews.due(db.session, current_user, incident),
+                           reviews_written=reviews.visible_reviews(db.session, current_user, incident),
+                           ratings=RATINGS,
+                           severities=SEVERITIES, country_name=country_name,
                            disclosure_labels=DISCLOSURE_LABELS, threat_labels=THREAT_LABELS)
+
+
+def _back(incident_id, anchor: str):
+    return redirect(url_for("incidents.show", incident_id=incident_id, _anchor=anchor))
+
+
+@bp.post("/incidents/<uuid:incident_id>/steps/<step_id>")
+@login_required
+def mark_step(incident_id, step_id):
+    """Tick (done=1) or untick (done=0) one step of the incident's play."""
+    incident, _ = service.visible_incident(db.session, current_user, incident_id)
+    _checked(ActionForm())
+    done = request.form.get("done")
+    if done not in ("0", "1"):
+        raise ValidationError("done", "must be 1 (done) or 0 (not done)")
+    workspace.mark(db.session, current_user, incident, step_id, done == "1", now=utcnow())
+    return _back(incident.id, "play")
+
+
+@bp.post("/incidents/<uuid:incident_id>/updates")
+@login_required
+def post_update(incident_id):
+    incident, _ = service.visible_incident(db.session, current_user, incident_id)
+    form = UpdateForm()
+    _checked(form)
+    service.add_note(db.session, current_user, incident, form.note.data, now=utcnow())
+    flash("Your update is on the timeline.")
+    return _back(incident.id, "timeline")
+
+
+@bp.post("/incidents/<uuid:incident_id>/needs")
+@login_required
+def add_need(incident_id):
+    incident, _ = service.visible_incident(db.session, current_user, incident_id)
+    form = NeedForm()
+    _checked(form)
+    need = service.add_need(db.session, current_user, incident, form.help_type.data, now=utcnow())
+    flash(f"Asked for {need.help_type.replace('_', ' ')} help; responders who fit are being told.")
+    return _back(incident.id, "needs")
+
+
+@bp.post("/incidents/<uuid:incident_id>/needs/remove")
+@login_required
+def remove_need(incident_id):
+    incident, _ = service.visible_incident(db.session, current_user, incident_id)
+    _checked(ActionForm())
+    help_type = request.form.get("help_type", "")
+    service.remove_need(db.session, current_user, incident, help_type, now=utcnow())
+    flash(f"No longer asking for {help_type.replace('_', ' ')} help.")
+    return _back(incident.id, "needs")
+
+
+@bp.post("/incidents/<uuid:incident_id>/reviews")
+@login_required
+def review(incident_id):
+    incident, _ = service.visible_incident(db.session, current_user, incident_id)
+    form = ReviewForm()
+    _checked(form)
+    reviews.leave_review(db.session, current_user, incident, form.subject_organisation_id.data, form.rating.data,
+                         form.note.data, now=utcnow())
+    flash("Thank you: your review is saved.")
+    return _back(incident.id, "reviews")
 
 
 @bp.post("/incidents/<uuid:incident_id>/status")
