@@ -38,6 +38,19 @@ RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
 LOGIN_RATE_LIMIT = "10 per minute"
 APPLY_RATE_LIMIT = "5 per hour"
+# Abuse limits: one compromised account or stolen phone must not flood the network. A request over a
+# limit gets 429 with a message and writes nothing. Incident reports through the web form and the
+# API, per person and per organisation (all its people together; web and API count together):
+INTAKE_RATE_LIMIT_ACCOUNT = "10 per hour"
+INTAKE_RATE_LIMIT_ORGANISATION = "30 per hour"
+# Every SMS to our number (reports, answers, check-ins), per sender number. Only requests with a
+# valid Twilio signature count, so a forger cannot use up a real member's allowance.
+SMS_RATE_LIMIT_PHONE = "30 per hour"
+# Fan-out: requests for help (match_request SMS and emails) sent for one reporting organisation's
+# incidents within the window. Past it a new report is refused (429; by SMS: "not filed") and
+# escalation waves wait until the window has room, so a coordinator can look first.
+FANOUT_MAX_MESSAGES = 300
+FANOUT_WINDOW_SECONDS = 3600
 
 # -- The domain ---------------------------------------------------------------------------------
 HELP_TYPES = ["legal", "communications", "diplomatic", "digital_security", "emergency_funds", "relocation"]

@@ -53,6 +53,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class RateLimited(DomainError):
+    """An abuse limit (config/default.py, "Abuse limits") is reached; nothing was written."""
+
+    status = 429
+
+
 class DecryptionError(DomainError):
     """A ciphertext failed authentication or its data key is gone. Never shown as data."""
 

@@ -1,11 +1,15 @@
 """HTTP glue shared by the HTML pages and the JSON API: error bodies and security headers."""
 from __future__ import annotations
 
-from flask import Response, jsonify, render_template, request
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, current_app, jsonify, render_template, request
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from solidarity.errors import DomainError, FieldError
-from solidarity.extensions import db
+from solidarity.extensions import db, limiter
 
 JSON_PREFIXES = ("/api/", "/webhooks/")
 
@@ -72,6 +76,35 @@ def security_headers(response: Response) -> Response:
     if request.path.startswith(JSON_PREFIXES) or current_user.is_authenticated:
         headers["Cache-Control"] = "no-store"
     return response
+
+
+INTAKE_LIMITED = "too many incident reports from {who} in a short time; wait, or call a coordinator"
+
+
+def intake_limited(user_of: Callable[[], Any]) -> Callable:
+    """Limit filing incidents per account and per organisation (INTAKE_RATE_LIMIT_*).
+
+    Shared scopes, so the web form and the API draw on one allowance. `user_of` gives the signed-in
+    user or None (the web's current_user, the API's token user); an anonymous request is keyed by
+    its address and refused by the view anyway. The limit is checked before the view runs, so a
+    refused report writes nothing.
+    """
+    def key(kind: str) -> Callable[[], str]:
+        def key_func() -> str:
+            user = user_of()
+            if user is None:
+                return f"intake-anonymous:{get_remote_address()}"
+            return f"intake-{kind}:{user.id if kind == 'account' else user.organisation_id}"
+        return key_func
+
+    def decorate(view: Callable) -> Callable:
+        for kind, setting, who in (("account", "INTAKE_RATE_LIMIT_ACCOUNT", "your account"),
+                                   ("organisation", "INTAKE_RATE_LIMIT_ORGANISATION", "your organisation")):
+            view = limiter.shared_limit(lambda setting=setting: current_app.config[setting], scope=f"intake-{kind}",
+                                        key_func=key(kind), methods=["POST"],
+                                        error_message=INTAKE_LIMITED.format(who=who))(view)
+        return view
+    return decorate
 
 
 def init_app(app) -> None:

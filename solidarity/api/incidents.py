@@ -8,12 +8,13 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from solidarity.api import current_api_user
+from solidarity.api import current_api_user, token_user
 from solidarity.api.incident_schemas import IncidentIn, IncidentOut, IncidentPatch, IncidentQuery, MatchOut
 from solidarity.api.schemas import ErrorSchema
 from solidarity.clock import utcnow
 from solidarity.errors import ValidationError
 from solidarity.extensions import db
+from solidarity.http import intake_limited
 from solidarity.incidents import service
 from solidarity.incidents.service import IncidentDraft
 
@@ -22,6 +23,7 @@ blp = Blueprint("incidents_api", __name__, url_prefix="/api/v1",
 
 _MEANING = {401: "no valid bearer token", 403: "you may see this but not do that",
             404: "no such record, or not one you may know of", 409: "not allowed in the current status",
+            429: "too many reports from your account or organisation; nothing was filed",
             422: "invalid input; each error names its field"}
 
 
@@ -48,7 +50,8 @@ class Incidents(MethodView):
 
     @blp.arguments(IncidentIn)
     @blp.response(201, IncidentOut)
-    @errors(401, 403, 422)
+    @errors(401, 403, 422, 429)
+    @intake_limited(token_user)
     def post(self, data):
         """Report an incident for your organisation; the first responders are asked at once."""
         user = current_api_user()

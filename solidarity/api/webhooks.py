@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, request
 from solidarity.api import sms_commands
 from solidarity.clock import utcnow
 from solidarity.errors import Forbidden
-from solidarity.extensions import db
+from solidarity.extensions import db, keyring, limiter
 from solidarity.notify import service as notify
 from solidarity.notify.channels import twilio_sms
 
@@ -37,7 +37,15 @@ def _twiml(text: str | None) -> Response:
     return Response(twilio_sms.twiml_reply(text), mimetype="application/xml")
 
 
+def _sender_key() -> str:
+    # A keyed digest: the limiter's storage (Redis in production) never holds a phone number.
+    return "sms-sender:" + keyring().blind_index("rate-limit-sms", request.form.get("From", ""))
+
+
 @bp.post("/sms")
+@limiter.limit(lambda: current_app.config["SMS_RATE_LIMIT_PHONE"], key_func=_sender_key,
+               error_message="too many messages from this number; try again later",
+               deduct_when=lambda response: response.status_code != 403)  # forged requests spend nothing
 def inbound_sms():
     """An SMS to our number: a reply to a request, STOP/START/HELP, a check-in or a report."""
     _require_signature()

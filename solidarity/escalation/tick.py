@@ -37,7 +37,8 @@ def tick(session: Session, *, now: datetime, limit: int = STEPS_PER_RUN) -> Coun
     """Perform the due escalation and check-in steps; returns counts by outcome.
 
     Outcomes: "waves" (a further wave asked), "exhausted" (no wave left or no candidate: the
-    coordinators were alerted), "closed" (the need was no longer seeking), the check-in outcomes
+    coordinators were alerted), "closed" (the need was no longer seeking), "held" (the reporting
+    organisation's fan-out cap is reached: tried again a wave interval later), the check-in outcomes
     of `checkins.step`, and "errors" (a step that failed and was rolled back; retried next run).
     """
     counts: Counter = Counter()
@@ -96,7 +97,7 @@ def step_need(session: Session, need: Need, *, now: datetime) -> str:
     if open_next_wave(session, need, now=now, reason=_reason(need, now)):
         return "waves"
     if need.state is not NeedState.exhausted:
-        return "closed"
+        return "held" if need.next_wave_at is not None else "closed"
     # The need went from seeking to exhausted in this locked transaction, which happens once.
     code = "exhausted" if spent else "no_candidates"
     alerts = alert_coordinators(session, now=now, ref=incident.ref, reason=code, incident=incident)

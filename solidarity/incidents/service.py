@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from solidarity import audit
-from solidarity.errors import Checks, Conflict, Forbidden, NotFound, ValidationError
+from solidarity.errors import Checks, Conflict, Forbidden, NotFound, RateLimited, ValidationError
+from solidarity.extensions import settings
 from solidarity.geo import REGION_OF, clean_country
 from solidarity.incidents import access, refs
 from solidarity.incidents.access import Viewer
@@ -38,6 +39,7 @@ from solidarity.matching.service import NeedProfile, rank
 from solidarity.matching.waves import max_waves, wave_interval, wave_size
 from solidarity.members.access import is_locked_down
 from solidarity.members.models import Role, User, Vetting
+from solidarity.notify.models import Notification
 from solidarity.notify.outbox import enqueue
 from solidarity.offers.service import clean_help_type, help_types
 from solidarity.playbook.service import play_for
@@ -230,6 +232,16 @@ def _ask(session: Session, incident: Incident, need: Need, *, limit: int, now: d
     return matches
 
 
+def fanout_spent(session: Session, org_id: uuid.UUID, *, now: datetime) -> bool:
+    """Whether requests for help sent for `org_id`'s incidents reached FANOUT_MAX_MESSAGES within
+    FANOUT_WINDOW_SECONDS: a cap on how far one (possibly compromised) reporter can reach."""
+    since = now - timedelta(seconds=float(settings()["FANOUT_WINDOW_SECONDS"]))
+    sent = session.scalar(select(func.count(Notification.id)).join(Incident, Incident.id == Notification.incident_id)
+                          .where(Incident.organisation_id == org_id, Notification.template == "match_request",
+                                 Notification.created_at > since))
+    return sent >= int(settings()["FANOUT_MAX_MESSAGES"])
+
+
 def _exhaust(incident: Incident, need: Need, *, now: datetime, reason: str) -> None:
     need.state, need.next_wave_at = NeedState.exhausted, None
     _timeline(incident, "exhausted", now, help_type=need.help_type, wave=need.wave, reason=reason)
@@ -271,6 +283,9 @@ def file_incident(session: Session, reporter: User, draft: IncidentDraft, *, now
     needs, matches, timeline, notifications and audit event, or nothing at all.
     """
     values = validate_draft(session, reporter, draft, now=now)
+    if fanout_spent(session, reporter.organisation_id, now=now):
+        raise RateLimited("your organisation has asked for help too often in a short time; call a coordinator",
+                          field="organisation")
     severity, needs, channel, play = values["severity"], values["needs"], values["channel"], values["play"]
     with _one_transaction(session):
         incident = Incident(id=uuid.uuid4(), ref=refs.new_ref(session), organisation=reporter.organisation,
@@ -313,6 +328,10 @@ def open_next_wave(session: Session, need: Need, *, now: datetime, reason: str) 
         return []
     if need.wave >= max_waves(incident.severity):
         _exhaust(incident, need, now=now, reason=f"{reason}; last wave ({need.wave}) unanswered")
+        return []
+    if fanout_spent(session, incident.organisation_id, now=now):
+        # Held, not exhausted: the wave goes out once the window has room (or a coordinator acts).
+        need.next_wave_at = now + wave_interval(incident.severity)
         return []
     need.wave += 1
     matches = _ask(session, incident, need, limit=wave_size(incident.severity), now=now)
