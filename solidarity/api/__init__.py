@@ -43,13 +43,13 @@ class SolidarityApi(Api):
 
 
 def init_app(app: Flask) -> None:
-    from solidarity.api import incidents, notifications, offers, organisations, webhooks
+    from solidarity.api import incident_work, incidents, notifications, offers, organisations, webhooks
     from solidarity.api import indicators as indicators_api
     from solidarity.api import playbook as playbook_api
 
     api = SolidarityApi(app, spec_kwargs={"security": [{"bearerAuth": []}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blueprint in (organisations.blp, offers.blp, incidents.blp, notifications.blp,
+    for blueprint in (organisations.blp, offers.blp, incidents.blp, incident_work.blp, notifications.blp,
                       playbook_api.blp, indicators_api.blp):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens are never sent by a browser on its own, so no CSRF
