@@ -60,6 +60,35 @@ class Nav:
 class MemberNav(Nav):
     """A person of a member organisation."""
 
+    # -- incidents and their workspace --
+    def report_incident(self, *, threat: str, severity: str, summary: str, needs: list[str] = ()) -> str:
+        """File an incident through the web form (`severity` as labelled, e.g. "3 · urgent"); returns
+        its reference, read from the workspace it lands on."""
+        self.goto("/incidents/new")
+        self.page.get_by_label("What is happening?").select_option(label=threat)
+        self.page.get_by_label(severity, exact=True).check()
+        for need in needs:
+            self.page.get_by_label(need, exact=True).check()
+        self.page.get_by_label("Summary", exact=True).fill(summary)
+        self.page.get_by_role("button", name="Send the report").click()
+        heading = self.page.get_by_role("heading", level=1)
+        expect(heading).to_have_text(re.compile(r"^Incident [A-Z0-9]+$"))
+        return heading.inner_text().split()[-1]
+
+    def workspace_play(self) -> str:
+        """The title of the play the open incident follows."""
+        heading = self.page.get_by_role("heading", name=re.compile(r"^What to do: "))
+        expect(heading).to_be_visible()
+        return heading.inner_text().removeprefix("What to do: ")
+
+    def tick_step(self, position: int) -> None:
+        self.page.get_by_role("button", name=f"Mark step {position} done", exact=True).click()
+        step = self.page.locator(f"#step-{position}")
+        expect(step.get_by_role("button", name="Not done after all")).to_be_visible()
+
+    def checklist_progress(self) -> str:
+        return self.page.get_by_text(re.compile(r"\d+ of \d+ steps done")).inner_text()
+
 
 class CoordinatorNav(Nav):
     """A coordinator of the network."""
