@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text
 
 from solidarity.errors import ValidationError
 from solidarity.incidents import indicators
@@ -83,3 +84,24 @@ def test_days_are_parsed_or_refused_by_name():
     with pytest.raises(ValidationError) as caught:
         indicators.parse_day("garbage", "until")
     assert caught.value.field == "until" and "YYYY-MM-DD" in caught.value.message
+
+
+def test_a_request_nobody_could_be_sent_is_not_counted_as_asked(session, make, now):
+    reporter = make.admin_of(make.org(country="KE"))
+    unreachable = make.org(country="KE")
+    make.offer(unreachable, "legal")
+    make.admin_of(unreachable).active = False  # nobody there to notify: the match stays proposed
+    session.commit()
+    make.incident(reporter, now=at("2026-03-01"))
+    assert indicators.acceptance(session, WINDOW) == Acceptance(0, 0, 0, 0, 0)
+
+
+def test_months_are_utc_months_whatever_the_database_time_zone(session, make, is_postgres):
+    if not is_postgres:
+        pytest.skip("SQLite has no session time zone; it stores UTC text")
+    make.incident(make.admin_of(make.org(country="KE")), now=at("2026-10-31", 20))  # 1 November in Auckland
+    session.execute(text("SET LOCAL TIME ZONE 'Pacific/Auckland'"))  # this transaction only
+    try:
+        assert [(m.month, m.incidents) for m in indicators.incidents_per_month(session, WINDOW)] == [("2026-10", 1)]
+    finally:
+        session.rollback()
