@@ -9,6 +9,10 @@ from datetime import timedelta
 # -- Where the service lives ------------------------------------------------------------------
 # Public base URL: signed links in emails and the Twilio webhook signature are computed against it.
 PUBLIC_URL = "http://127.0.0.1:5000"
+# Reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host/-Port (nginx, a load
+# balancer: 1 each). 0 trusts none of these headers, so a client cannot forge its address (rate
+# limits) or the scheme. Never more than really sit in front: each hop trusted is one a client can forge.
+PROXY_FIX_HOPS = 0
 # Empty means SQLite in the instance folder (file, WAL, foreign keys on). For scale-out use
 # postgresql+psycopg://user@host/dbname.
 DATABASE_URL = ""
@@ -34,9 +38,15 @@ ARGON2_MEMORY_COST = 65536
 ARGON2_PARALLELISM = 4
 
 # -- Rate limits (Flask-Limiter syntax); storage shared by every process in production ----------
+# memory:// counts per process: with several gunicorn workers or machines set a shared store, e.g.
+# SOLIDARITY_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0 (needs the `redis` extra).
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
+# Sign-in attempts (password and code steps) per client address...
 LOGIN_RATE_LIMIT = "10 per minute"
+# ...and per account, whatever the address: slows a botnet guessing one person's password. Kept
+# loose enough that someone hammering a coordinator's account cannot lock them out for long.
+LOGIN_ACCOUNT_RATE_LIMIT = "20 per hour"
 APPLY_RATE_LIMIT = "5 per hour"
 # Abuse limits: one compromised account or stolen phone must not flood the network. A request over a
 # limit gets 429 with a message and writes nothing. Incident reports through the web form and the

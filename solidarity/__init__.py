@@ -20,6 +20,7 @@ from solidarity.crypto import (
     parse_master_keys,
 )
 from solidarity.extensions import csrf, db, limiter, login_manager, migrate
+from solidarity.redact import install as install_log_redaction
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = ("SECRET_KEY", "ENCRYPTION_KEYS", "BLIND_INDEX_KEY")
@@ -45,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("SOLIDARITY")
     app.config.update(config)
     app.config["SOLIDARITY_ENV"] = env
+    install_log_redaction()  # before anything can log a phone number, token or email
 
     _load_secrets(app)
     _configure_database(app)

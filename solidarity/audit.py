@@ -87,3 +87,23 @@ def verify_chain(session: Session) -> AuditEvent | None:
             return event
         prev_hash, expected_id = event.hash, event.id + 1
     return None
+
+
+def head(session: Session) -> AuditEvent | None:
+    """The newest event. Its hash, noted somewhere else now and then, also catches a later deletion
+    of the newest events, which the chain alone cannot show."""
+    return session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+
+
+def list_events(session: Session, *, action: str | None = None, page: int = 1,
+                per_page: int = 50) -> tuple[list[AuditEvent], bool]:
+    """One page of events, newest first, optionally of one action; and whether older ones follow."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if action:
+        query = query.where(AuditEvent.action == action)
+    rows = list(session.scalars(query.offset((page - 1) * per_page).limit(per_page + 1)))
+    return rows[:per_page], len(rows) > per_page
+
+
+def actions(session: Session) -> list[str]:
+    return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))

@@ -1,4 +1,4 @@
-"""Operator commands: `flask --app wsgi keys|users|tokens|demo|serve` (and `db` from Flask-Migrate)."""
+"""Operator commands: `flask --app wsgi keys|users|tokens|audit|demo|serve` (and `db` from Flask-Migrate)."""
 from __future__ import annotations
 
 import sys
@@ -22,6 +22,7 @@ keys = AppGroup("keys", help="Master keys: generate, rotate.")
 users = AppGroup("users", help="Accounts.")
 tokens = AppGroup("tokens", help="API tokens.")
 playbook = AppGroup("playbook", help="The playbook of plays.")
+audit_trail = AppGroup("audit", help="The hash-chained audit trail.")
 
 
 def _fail(exc: DomainError) -> None:
@@ -129,6 +130,23 @@ def playbook_load() -> None:
     click.echo(f"{len(created)} play(s) loaded")
 
 
+@audit_trail.command("verify")
+def audit_verify() -> None:
+    """Check every link of the audit chain; name the first broken one and exit 1 if there is one."""
+    broken = audit.verify_chain(db.session)
+    if broken is not None:
+        click.echo(f"error: the audit chain is broken at event {broken.id} ({broken.action}, "
+                   f"{broken.at.isoformat()}): it, or the event before it, was edited, inserted or deleted",
+                   err=True)
+        sys.exit(1)
+    newest = audit.head(db.session)
+    if newest is None:
+        click.echo("the audit trail is empty")
+        return
+    click.echo(f"audit chain intact: {newest.id} event(s); newest hash {newest.hash} "
+               "(note it elsewhere: a later deletion of the newest events shows against it)")
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Dispatch one batch (after recovering stuck rows) and exit.")
 @click.option("--poll", type=float, default=None,
@@ -234,7 +252,7 @@ def demo_command() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (keys, users, tokens, playbook):
+    for group in (keys, users, tokens, playbook, audit_trail):
         app.cli.add_command(group)
     app.cli.add_command(worker)
     app.cli.add_command(scheduler_command)

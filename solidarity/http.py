@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, current_app, jsonify, render_template, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from solidarity.errors import DomainError, FieldError
 from solidarity.extensions import db, limiter
@@ -59,8 +60,14 @@ def http_error(exc):
     message = getattr(exc, "description", None) or "something went wrong on our side"
     if wants_json():
         messages = (getattr(exc, "data", None) or {}).get("messages")
-        return error_response(code, flatten_messages(messages) if messages else [FieldError("", message)])
-    return render_template("error.html", code=code, errors=[FieldError("", message)]), code
+        response = error_response(code, flatten_messages(messages) if messages else [FieldError("", message)])
+    else:
+        response = Response(render_template("error.html", code=code, errors=[FieldError("", message)]), code,
+                            mimetype="text/html")
+    # A 405 must say which methods the resource takes (RFC 9110 15.5.6); werkzeug knows them.
+    if getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
 
 
 def security_headers(response: Response) -> Response:
@@ -107,7 +114,18 @@ def intake_limited(user_of: Callable[[], Any]) -> Callable:
     return decorate
 
 
+def trust_proxies(app) -> None:
+    """Honour X-Forwarded-* from exactly PROXY_FIX_HOPS proxies. ProxyFix reads each header from
+    the right, where our own proxies appended, so whatever a client prepends is ignored."""
+    hops = app.config["PROXY_FIX_HOPS"]
+    if not isinstance(hops, int) or isinstance(hops, bool) or hops < 0:
+        raise ValueError(f"SOLIDARITY_PROXY_FIX_HOPS must be a whole number, 0 or more, not {hops!r}")
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
 def init_app(app) -> None:
+    trust_proxies(app)
     app.after_request(security_headers)
     app.register_error_handler(DomainError, domain_error)
     for code in (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500):

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from solidarity import audit
-from solidarity.errors import Checks, NotFound
+from solidarity.errors import Checks, Forbidden, NotFound
 from solidarity.members.models import ApiToken, SignInSession, User
 from solidarity.members.passwords import check_strength, hash_password, needs_rehash, verify_password
 from solidarity.members.service import find_user_by_email
@@ -25,7 +25,8 @@ def _digest(secret: str) -> str:
 
 
 def authenticate(session: Session, email: str, password: str, *, now: datetime) -> User | None:
-    """The user for these credentials, or None. Audits both outcomes; takes as long either way."""
+    """The user for these credentials, or None. Audits both outcomes; takes as long either way.
+    A user with two-factor on is not signed in yet: see twofactor.verify."""
     user = find_user_by_email(session, email)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
@@ -34,9 +35,15 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime) 
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    audit.record(session, user, "auth.login", user, at=now)
+    # With two-factor on, the password alone signs no one in: the caller asks for the code next.
+    audit.record(session, user, "auth.password_accepted" if user.two_factor_enabled else "auth.login", user, at=now)
     session.commit()
     return user
+
+
+def complete_second_factor(session: Session, user: User, method: str, *, now: datetime) -> None:
+    audit.record(session, user, "auth.login", user, at=now, second_factor=method)
+    session.commit()
 
 
 def start_session(session: Session, user: User, *, now: datetime) -> str:
@@ -96,6 +103,25 @@ def change_password(session: Session, user: User, current: str, new: str, *, now
     return user
 
 
+def set_active(session: Session, actor: User, user: User, active: bool, *, now: datetime) -> User:
+    """Disable or re-enable an account. Disabling ends every browser session and revokes every API
+    token of the person at once (a seized phone, someone who left), so re-enabling later does not
+    bring an old session back to life."""
+    if not (actor.is_coordinator or (actor.is_org_admin and actor.organisation_id == user.organisation_id)):
+        raise Forbidden("only the organisation's admins and the coordinators disable accounts")
+    if actor.id == user.id:
+        raise Forbidden("you cannot disable your own account")
+    user.active = active
+    user.updated_at = now
+    details = {}
+    if not active:
+        details["sessions_ended"] = end_all_sessions(session, user, now=now)
+        details["tokens_revoked"] = _revoke(session, user, now=now)
+    audit.record(session, actor, "user.disabled" if not active else "user.enabled", user, at=now, **details)
+    session.commit()
+    return user
+
+
 def create_token(session: Session, user: User, *, name: str = "", now: datetime) -> str:
     """Issue a bearer token; only its hash is stored, so this is the one time it can be shown."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -128,12 +154,16 @@ def create_token_for_email(session: Session, email: str, *, name: str, now: date
     return create_token(session, _user_by_email(session, email), name=name, now=now)
 
 
-def revoke_tokens(session: Session, actor: User | str, user: User, *, now: datetime, name: str | None = None) -> int:
-    """Revoke the user's live API tokens (only those labelled `name`, if given), e.g. after a device is seized."""
+def _revoke(session: Session, user: User, *, now: datetime, name: str | None = None) -> int:
     query = update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     if name is not None:
         query = query.where(ApiToken.name == name)
-    count = session.execute(query.values(revoked_at=now)).rowcount
+    return session.execute(query.values(revoked_at=now)).rowcount
+
+
+def revoke_tokens(session: Session, actor: User | str, user: User, *, now: datetime, name: str | None = None) -> int:
+    """Revoke the user's live API tokens (only those labelled `name`, if given), e.g. after a device is seized."""
+    count = _revoke(session, user, now=now, name=name)
     audit.record(session, actor, "token.revoked", user, at=now, count=count)
     session.commit()
     return count

@@ -5,7 +5,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from solidarity.clock import utcnow
@@ -96,6 +96,12 @@ class User(KeyHolder, db.Model):
     sms_opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # TOTP two-factor (members/twofactor.py): the secret exists from the start of enrolment, counts
+    # only once confirmed with a code (totp_enabled_at). totp_last_step is the last time step
+    # accepted, so a code read over a shoulder or relayed by a phishing page works only once.
+    totp_secret_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     data_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_keys.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -105,6 +111,7 @@ class User(KeyHolder, db.Model):
 
     email = Encrypted(index=True)
     phone = Encrypted(index=True)
+    totp_secret = Encrypted()
 
     def key_holder(self) -> KeyHolder:
         # A member's contacts die with its organisation's key; a coordinator's with its own.
@@ -117,6 +124,10 @@ class User(KeyHolder, db.Model):
     @property
     def is_org_admin(self) -> bool:
         return self.role is Role.org_admin
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_enabled_at is not None
 
     # flask-login protocol; get_id() is the sign-in session's id, not the user's (see auth.py).
     current_session_id = None  # set per request by auth.load_session; not a column
@@ -165,3 +176,16 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for the TOTP app when the phone is lost. Only a keyed hash is
+    kept (the code has 50 random bits, so a fast keyed hash is enough and lookups stay cheap)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

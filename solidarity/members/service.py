@@ -107,7 +107,8 @@ def _user_values(session: Session, data: Mapping[str, Any], checks: Checks, *, p
         email = checks(clean_email, data.get("email"), prefix + "email")
         if email is not None:
             other = session.scalar(select(User).where(User.email_index == blind_index(User, "email", email)))
-            if other is not None and other is not current:
+            # By id: `current` may be a proxy (flask-login's current_user), never the same object.
+            if other is not None and (current is None or other.id != current.id):
                 checks.fail(prefix + "email", "is already registered")
             values["email"] = email
     if data.get("phone") not in (None, ""):
@@ -259,11 +260,18 @@ def add_user(session: Session, actor: User, org: Organisation, data: Mapping[str
 
 
 def update_user(session: Session, actor: User, user: User, data: Mapping[str, Any], *, now: datetime) -> User:
+    """Change a user. Changing one's own email or phone (where alerts go) needs `current_password`:
+    a session left open on a shared or seized computer must not be enough to redirect the alerts."""
     own = actor.id == user.id
     if not own and not (user.organisation_id and access.can_manage_org(actor, user.organisation_id)):
         raise Forbidden("you cannot change this user")
+    data = dict(data)
+    current_password = data.pop("current_password", None)
     checks = Checks()
     values = _user_values(session, data, checks, partial=True, current=user)
+    moves_alerts = any(field in values and values[field] != getattr(user, field) for field in ("email", "phone"))
+    if own and moves_alerts and not verify_password(user.password_hash, current_password or ""):
+        checks.fail("current_password", "enter your password to change your email or phone")
     if "role" in values and not (actor.is_coordinator or actor.is_org_admin) :
         checks.fail("role", "only organisation admins change roles")
     if "password" in values and not own:

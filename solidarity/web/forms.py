@@ -140,6 +140,8 @@ class AccountForm(ServiceForm):
     preferred_language = SelectField("Language for messages", validate_choice=False)
     notify_sms = BooleanField("Send me alerts by SMS")
     notify_email = BooleanField("Send me alerts by email")
+    current_password = PasswordField("Your password", render_kw={"autocomplete": "current-password"},
+                                     description="Needed only to change your email or phone.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -154,7 +156,7 @@ class AccountForm(ServiceForm):
 
     def user_data(self) -> dict:
         return {name: self[name].data for name in
-                ("name", "email", "phone", "preferred_language", "notify_sms", "notify_email")}
+                ("name", "email", "phone", "preferred_language", "notify_sms", "notify_email", "current_password")}
 
 
 class NewUserForm(ServiceForm):

@@ -43,6 +43,7 @@ NAV = (
     Item("incidents.index", "Incidents", _everyone),
     Item("console.index", "Console", _coordinator),
     Item("coordinator.organisations", "Organisations", _coordinator),
+    Item("audit_trail.index", "Audit trail", _coordinator),
     Item("members.my_organisation", "My organisation", _member),
     Item("members.applicants", "Applicants", access.can_vouch),
     Item("playbook.index", "Playbook", _everyone),

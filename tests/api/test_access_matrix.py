@@ -15,7 +15,7 @@ from solidarity.extensions import db
 from solidarity.members import service
 from solidarity.members.models import Organisation, User, Vetting
 from solidarity.offers.models import Offer
-from tests.factories import bearer
+from tests.factories import PASSWORD, bearer
 
 ROLES = ("anonymous", "coordinator", "admin_a", "member_a", "admin_b", "member_b")
 _emails = itertools.count(1)
@@ -77,7 +77,8 @@ class World:
         coordinator = make.coordinator()
         self.a = make.org("Alpha")
         admin_a = make.admin_of(self.a)
-        service.update_user(db.session, admin_a, admin_a, {"email": A_SECRETS[0], "phone": A_SECRETS[2]},
+        service.update_user(db.session, admin_a, admin_a, {"email": A_SECRETS[0], "phone": A_SECRETS[2],
+                                                       "current_password": PASSWORD},
                             now=self.a.created_at)
         member_a = service.add_user(db.session, admin_a, self.a, {
             "name": "Alpha Member", "email": A_SECRETS[1], "phone": A_SECRETS[3]}, now=self.a.created_at)

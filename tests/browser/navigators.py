@@ -27,11 +27,15 @@ class Nav:
         self.page.goto(self.server.url(path))
         return self.page
 
-    def sign_in(self, email: str, password: str = PASSWORD) -> None:
+    def sign_in(self, email: str, password: str = PASSWORD, code: str | None = None) -> None:
+        """`code`: the two-factor code, for people who have it on (every coordinator)."""
         self.goto("/login")
         self.page.get_by_label("Email").fill(email)
         self.page.get_by_label("Password").fill(password)
         self.page.get_by_role("button", name="Sign in").click()
+        if code is not None:
+            self.page.get_by_label("Code").fill(code)
+            self.page.get_by_role("button", name="Sign in").click()
         expect(self.page.get_by_role("button", name="Sign out")).to_be_visible()
 
     def sign_out(self) -> None:

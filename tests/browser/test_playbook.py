@@ -3,6 +3,7 @@ from playwright.sync_api import expect
 
 from solidarity.playbook import service
 from tests.browser.navigators import CoordinatorNav, MemberNav
+from tests.factories import totp_code
 
 NEW_STEP = "The bar association sends an observer to the office while the search lasts."
 
@@ -10,11 +11,11 @@ NEW_STEP = "The bar association sends an observer to the office while the search
 @pytest.mark.browser
 def test_coordinator_publishes_a_new_version_and_members_see_it(session, make, live_server, new_page, now):
     service.load_initial_playbook(session, now=now)
-    coordinator_email = make.coordinator().email
+    coordinator_user = make.coordinator()
     member_email = make.admin_of(make.org()).email
 
     coordinator = CoordinatorNav(new_page(), live_server)
-    coordinator.sign_in(coordinator_email)
+    coordinator.sign_in(coordinator_user.email, code=totp_code(coordinator_user))
     coordinator.draft_and_publish_play("Police raid on the office", title="Police raid: people first",
                                        add_steps=[f"coordinators | legal | {NEW_STEP}"])
 

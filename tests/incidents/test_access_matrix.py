@@ -13,8 +13,9 @@ from solidarity.audit import AuditEvent
 from solidarity.incidents import access, service
 from solidarity.incidents.models import Status
 from solidarity.matching.models import MatchStatus
+from tests import factories
 from tests.conftest import csrf_token
-from tests.factories import PASSWORD, bearer
+from tests.factories import bearer
 from tests.incidents.scenario import SECRET_DETAILS, SECRET_SUMMARY, build
 
 ROLES = ("reporter", "other_org", "asked", "accepted", "other_responder", "coordinator", "anonymous")
@@ -51,8 +52,7 @@ class World:
         user = self.users[role]
         if user is None:
             return csrf_token(self.client, "/login")
-        token = csrf_token(self.client, "/login")
-        response = self.client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+        response = factories.sign_in(self.client, user)
         assert response.status_code == 302, response.get_data(as_text=True)
         return csrf_token(self.client, "/incidents")
 

@@ -6,17 +6,15 @@ import re
 from sqlalchemy import func, select
 
 from solidarity.incidents.models import Incident
+from tests import factories
 from tests.conftest import csrf_token
-from tests.factories import PASSWORD
 from tests.incidents import scenario
 
 BUDGET = 30 * 1024
 
 
 def sign_in(client, user) -> str:
-    token = csrf_token(client, "/login")
-    signed_in = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
-    assert signed_in.status_code == 302
+    assert factories.sign_in(client, user).status_code == 302
     return csrf_token(client, "/incidents/new")
 
 

@@ -10,14 +10,12 @@ from sqlalchemy import select
 from solidarity.clock import utcnow
 from solidarity.matching.models import Match, MatchStatus
 from solidarity.notify import links
-from tests.conftest import CSRF_RE, csrf_token
-from tests.factories import PASSWORD
+from tests import factories
+from tests.conftest import CSRF_RE
 
 
 def sign_in(client, user) -> None:
-    token = csrf_token(client, "/login")
-    assert client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                       "csrf_token": token}).status_code == 302
+    assert factories.sign_in(client, user).status_code == 302
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from solidarity.notify.dispatcher import fail
 from solidarity.notify.models import Channel, Failure, Notification
-from tests.conftest import csrf_token
-from tests.factories import PASSWORD, bearer
+from tests import factories
+from tests.factories import bearer
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_api_unknown_incident(client, make):
 
 
 def sign_in(client, user):
-    client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_token(client, "/login")})
+    factories.sign_in(client, user)
 
 
 def test_page_shows_failed_rows_prominently(client, make, delivered_badly):

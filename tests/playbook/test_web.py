@@ -4,13 +4,12 @@ import pytest
 
 from solidarity.playbook import service
 from solidarity.playbook.models import PlayVersion, VersionStatus
+from tests import factories
 from tests.conftest import csrf_token
-from tests.factories import PASSWORD
 
 
 def sign_in(client, user):
-    r = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                    "csrf_token": csrf_token(client, "/login")})
+    r = factories.sign_in(client, user)
     assert r.status_code == 302, r.get_data(as_text=True)
 
 

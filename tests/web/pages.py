@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from tests import factories
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD
 
@@ -10,8 +11,7 @@ BUDGET = 30 * 1024  # a page with its stylesheet, on a weak connection
 
 
 def sign_in(client, user, password: str = PASSWORD) -> None:
-    response = client.post("/login", data={"email": user.email, "password": password,
-                                           "csrf_token": csrf_token(client, "/login")})
+    response = factories.sign_in(client, user, password)
     assert response.status_code == 302, response.get_data(as_text=True)
 
 

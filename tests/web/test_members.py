@@ -169,7 +169,8 @@ def test_a_person_edits_their_account(client, session, org_with_people):
     form = client.get("/account").get_data(as_text=True)
     assert f'value="{member.email}"' in form and 'value="+221771234567"' in form
     response = post(client, "/account", {"name": "Awa Ndiaye", "email": "awa@baobab.example", "phone": "",
-                                         "preferred_language": "fr", "notify_email": "y"})
+                                         "preferred_language": "fr", "notify_email": "y",
+                                             "current_password": PASSWORD})
     assert response.status_code == 302 and response.location == "/account"
     session.refresh(member)
     assert (member.name, member.email, member.phone, member.preferred_language) == (
@@ -181,7 +182,8 @@ def test_an_invalid_account_change_keeps_the_old_values(client, session, org_wit
     _, admin, member = org_with_people
     sign_in(client, member)
     response = post(client, "/account", {"name": "Awa", "email": admin.email, "phone": "12",
-                                         "preferred_language": "xx", "notify_sms": "y"})
+                                         "preferred_language": "xx", "notify_sms": "y",
+                                         "current_password": PASSWORD})
     assert response.status_code == 422
     assert set(errors_by_field(response.get_data(as_text=True))) == {"email", "phone", "preferred_language"}
     session.refresh(member)
