@@ -19,13 +19,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from solidarity.extensions import settings
 from solidarity.incidents.indicators import ACCEPTED, OfferCount, offers_by_region
-from solidarity.incidents.models import Incident, Status
+from solidarity.incidents.models import Incident
+from solidarity.incidents.service import ACTIVE
 from solidarity.matching.models import Match
 from solidarity.members.models import Organisation, Vetting
+from solidarity.offers.models import WORLD
 from solidarity.playbook.models import Play, PlayVersion, VersionStatus
-
-OPEN = (Status.open, Status.responding)
-WORLD = "world"
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ def open_incidents(session: Session, *, now: datetime) -> list[OpenIncident]:
     answered = exists().where(Match.incident_id == Incident.id, Match.status.in_(ACCEPTED))
     rows = session.execute(select(Incident, answered.label("answered"))
                            .options(selectinload(Incident.needs), selectinload(Incident.organisation))
-                           .where(Incident.status.in_(OPEN))
+                           .where(Incident.status.in_(ACTIVE))
                            .order_by(Incident.severity.desc(), answered, Incident.created_at, Incident.id))
     return [OpenIncident(incident, bool(is_answered), now - incident.created_at) for incident, is_answered in rows]
 
@@ -73,7 +72,7 @@ def help_needed(session: Session) -> dict[str, set[str]]:
 
 def regions_that_matter(session: Session) -> set[str]:
     members = select(Organisation.region).where(Organisation.vetting_status == Vetting.vetted)
-    incidents = select(Incident.region).where(Incident.status.in_(OPEN))
+    incidents = select(Incident.region).where(Incident.status.in_(ACTIVE))
     return set(session.scalars(members.union(incidents)))
 
 

@@ -18,6 +18,7 @@ from solidarity.incidents import console, indicators
 from solidarity.incidents.indicators import Indicators
 from solidarity.incidents.models import SEVERITIES
 from solidarity.members.models import Vetting
+from solidarity.offers.models import WORLD
 from solidarity.playbook.models import THREAT_LABELS
 from solidarity.web.charts import Chart, bar_chart
 
@@ -48,7 +49,7 @@ def duration(value: timedelta | float | None) -> str:
 
 
 def _area(code: str) -> str:
-    return "Worldwide" if code == console.WORLD else region_name(code)
+    return "Worldwide" if code == WORLD else region_name(code)
 
 
 @bp.get("/console")
@@ -67,7 +68,7 @@ def _offers_table(offers) -> list[tuple[str, dict[str, int]]]:
     table: dict[str, dict[str, int]] = {}
     for offer in offers:
         table.setdefault(offer.region, {})[offer.help_type] = offer.offers
-    return sorted(table.items(), key=lambda item: (item[0] != console.WORLD, _area(item[0])))
+    return sorted(table.items(), key=lambda item: (item[0] != WORLD, _area(item[0])))
 
 
 def _percent(value: float | None) -> str:
