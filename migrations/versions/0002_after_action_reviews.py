@@ -22,7 +22,7 @@ def upgrade():
         sa.Column("role", sa.Enum("reporter", "responder", name="reviewrole", native_enum=False, length=20),
                   nullable=False),
         sa.Column("author_organisation_id", sa.Uuid(), nullable=False),
-        sa.Column("author_id", sa.Uuid(), nullable=False),
+        sa.Column("author_id", sa.Uuid(), nullable=True),
         sa.Column("subject_organisation_id", sa.Uuid(), nullable=False),
         sa.Column("rating", sa.Integer(), nullable=False),
         sa.Column("note_ct", sa.LargeBinary(), nullable=True),

@@ -4,8 +4,8 @@ Two independent measures, so that neither a database backup nor a leaked master 
 text back: the incident's data key is destroyed (crypto-shredding: every ciphertext sealed with it,
 in backups too, becomes unreadable) and the ciphertext columns are nulled. What is kept serves the
 indicators and identifies no one: threat type, severity, country and region, needs, dates, status,
-the reference, and the timeline's kinds and codes. Names of the people who acted are replaced.
-Each erasure is an audit event.
+the reference, the timeline's kinds and codes, and the after-action ratings (they feed matching).
+Names of the people who acted, and who wrote each review, are removed. Each erasure is an audit event.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from solidarity import audit
 from solidarity.extensions import settings
 from solidarity.incidents.models import Incident, Status
+from solidarity.matching.models import Review
 
 ENDED = (Status.closed, Status.withdrawn)
 BATCH = 200
@@ -54,6 +55,11 @@ def erase(session: Session, incident: Incident, *, now: datetime) -> None:
             notes += 1
         if entry.actor_label not in SYSTEM_LABELS:
             entry.actor_label = "member"
+    for review in session.scalars(select(Review).where(Review.incident_id == incident.id)):
+        if review.note_ct is not None:
+            review.note_ct = None
+            notes += 1
+        review.author_id = None
     incident.summary_ct = incident.details_ct = None
     incident.contact_user_id = incident.reported_by_id = None
     if incident.data_key is not None:

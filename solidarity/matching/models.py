@@ -78,7 +78,7 @@ class Review(db.Model):
     incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
     role: Mapped[ReviewRole] = mapped_column(_enum(ReviewRole))
     author_organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
-    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))  # None once retention erased it
     subject_organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
     rating: Mapped[int] = mapped_column(Integer)
     note_ct: Mapped[bytes | None] = mapped_column(LargeBinary)

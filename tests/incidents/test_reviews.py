@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from solidarity.errors import Conflict, Forbidden, NotFound, ValidationError
 from solidarity.extensions import db
-from solidarity.incidents import reviews, service
+from solidarity.incidents import retention, reviews, service
 from solidarity.matching.models import MatchStatus, Review, ReviewRole
 from solidarity.matching.service import NeedProfile, rank
 from solidarity.notify.models import Notification
@@ -171,3 +171,13 @@ def test_a_reporters_rating_ranks_the_responder_on_the_next_incident(make, sessi
                           reporter_id=net.other.id)
     ranked = {c.organisation_id: c for c in rank(session, profile, limit=10, now=now + timedelta(days=5))}
     assert "rated 1.0 of 5 by reporters (1 review)" in ranked[net.b.id].reasons
+
+
+def test_retention_erases_review_notes_and_authors_but_keeps_ratings(app, session, net, now):
+    resolve(session, net, now)
+    service.change_status(session, net.reporter, net.incident, "closed", now=now + timedelta(days=4))
+    review = reviews.leave_review(session, net.reporter, net.incident, net.b.id, 2, NOTE, now=now + timedelta(days=4))
+    later = now + timedelta(days=5 + int(app.config["RETENTION_DAYS"]))
+    assert retention.erase_expired(session, now=later) == 1
+    session.refresh(review)
+    assert (review.note_ct, review.author_id, review.rating) == (None, None, 2)
