@@ -1,4 +1,4 @@
-"""What someone holding a copy of the database sees: file bytes on SQLite, every column as text on PostgreSQL.
+"""What someone holding a copy of the database sees: file bytes on SQLite, a pg_dump on PostgreSQL.
 
 Used by the tests that prove plaintext never reaches storage. A needle is searched as written, as
 hex (how PostgreSQL prints bytea) and as base64 at every byte alignment (how a careless layer
@@ -10,7 +10,6 @@ import base64
 import subprocess
 from pathlib import Path
 
-from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 
@@ -23,18 +22,10 @@ def raw_dump(engine: Engine) -> bytes:
         # the POSIX locks SQLite holds on it, and a later close would then delete the live WAL.
         return subprocess.run(["cat", *map(str, filter(Path.exists, parts))],
                               check=True, capture_output=True).stdout
-    chunks: list[bytes] = []
-    with engine.connect() as conn:
-        for table in inspect(conn).get_table_names():
-            for column in inspect(conn).get_columns(table):
-                name = column["name"]
-                rows = conn.execute(text(f'SELECT CAST("{name}" AS TEXT), "{name}" FROM "{table}"'))
-                for as_text, value in rows:
-                    if as_text is not None:
-                        chunks.append(as_text.encode())
-                    if isinstance(value, (bytes, memoryview)):  # bytea prints as hex; look at the bytes too
-                        chunks.append(bytes(value))
-    return b"\n".join(chunks)
+    # pg_dump in another process, as someone copying the database would: every table, bytea as hex.
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return subprocess.run(["pg_dump", "--data-only", "--no-owner", f"--dbname={url}"],
+                          check=True, capture_output=True).stdout
 
 
 def encodings(needle: str) -> list[bytes]:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from flask import Flask, g, request
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
+from marshmallow import RAISE
 
 from solidarity.api.schemas import ErrorSchema
 from solidarity.clock import utcnow
@@ -47,12 +48,27 @@ def init_app(app: Flask) -> None:
     from solidarity.api import indicators as indicators_api
     from solidarity.api import playbook as playbook_api
 
+    # An unknown query parameter is refused (422 naming it) rather than ignored, so a typo such as
+    # `?stauts=open` does not silently return everything. Read at parse time by every blueprint.
+    parser = Blueprint.ARGUMENTS_PARSER
+    parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE, "querystring": RAISE}
+
     api = SolidarityApi(app, spec_kwargs={"security": [{"bearerAuth": []}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blueprint in (organisations.blp, offers.blp, incidents.blp, incident_work.blp, notifications.blp,
-                      playbook_api.blp, indicators_api.blp):
+    blueprints = (organisations.blp, offers.blp, incidents.blp, incident_work.blp, notifications.blp,
+                  playbook_api.blp, indicators_api.blp)
+    for blueprint in blueprints:
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens are never sent by a browser on its own, so no CSRF
+    names = {blueprint.name for blueprint in blueprints}
+
+    @app.before_request
+    def _authenticate_first():
+        # The caller is known before the input is read: without a valid token the answer is always
+        # 401, never a 422 that would describe an operation's input to someone not signed in.
+        if request.blueprint in names:
+            current_api_user()
+
     # Twilio's requests carry a signature that the webhook verifies instead of a CSRF token.
     app.register_blueprint(webhooks.bp)
     csrf.exempt(webhooks.bp)

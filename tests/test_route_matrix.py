@@ -1,0 +1,264 @@
+"""Every route of the app, for every kind of caller: generated from app.url_map, so a route added
+without a row in EXPECTED fails here (test_every_route_has_a_row).
+
+The world (tests/incidents/scenario.py): organisation A reported an incident; responder organisation
+"asked" has an unanswered request for it; "not asked" offers help and was not asked; B is a vetted
+member with nothing to do with it. Every path parameter names one of A's objects (its organisation,
+incident, offer, check-in, a person, the asked responder's match and answer link), so A's people meet
+their own objects and everyone else another organisation's.
+
+One request per (route, method, caller), with an empty form (and a valid CSRF token) or JSON body:
+the point is who gets past the access rules, not what the input does (each module's own tests
+cover that). Outcomes:
+  login  redirected to sign in          401  no valid bearer token
+  403    refused                        404  hidden (not found, or not one you may know of)
+  in     done (2xx, or any other redirect) bad  input refused (400, 409, 422)
+A server error is never an outcome: it fails the test.
+"""
+from __future__ import annotations
+
+import tempfile
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+from flask import current_app
+from sqlalchemy import select
+
+from solidarity.clock import utcnow
+from solidarity.escalation import checkins
+from solidarity.members.models import User
+from solidarity.notify import links
+from solidarity.playbook import service as playbook
+from solidarity.playbook.models import PlayStep
+from tests import factories
+from tests.conftest import csrf_token
+from tests.factories import bearer
+from tests.incidents import scenario
+
+ROLES = ("anonymous", "member_a", "member_b", "asked", "not_asked", "admin_a", "coordinator", "disabled")
+SKIP_METHODS = {"HEAD", "OPTIONS"}
+
+# Input that passes validation where an empty body would stop every caller at the same 400/422 and
+# hide the access rule behind it (by endpoint).
+BODIES: dict[str, dict] = {
+    "incidents.answer": {"answer": "accept"}, "incidents.mark_step": {"done": "1"},
+    "security.set_active": {"active": "1"}, "incidents_api.Incident": {"note": "A note from the matrix"},
+    "incident_work_api.Needs": {"help_type": "relocation"}, "incident_work_api.ChecklistStep": {"done": True},
+    "organisations.Offers": {"help_type": "relocation", "countries": ["KE"], "languages": ["en"]},
+}
+
+# Outcome per caller, in ROLES order: anonymous member_a member_b asked not_asked admin_a coordinator
+# disabled. Read down a column to see what one kind of caller can do. Where two callers get in, the
+# first one's change can show in the second's outcome (an offer withdrawn, then 404 for the next).
+EXPECTED: dict[str, str] = {
+    "api-docs.openapi_json GET":                    "in in in in in in in in",
+    "audit_trail.index GET":                        "login 403 403 403 403 403 in login",
+    "auth.login GET":                               "in in in in in in in in",
+    "auth.login POST":                              "bad bad bad bad bad bad bad bad",
+    "auth.logout POST":                             "login login login login login login login login",
+    "auth.second_factor GET":                       "login login login login login login login login",
+    "auth.second_factor POST":                      "login login login login login login login login",
+    "checkins.confirm POST":                        "login in 404 404 404 in in login",
+    "checkins.for_incident GET":                    "login in 404 403 404 in in login",
+    "checkins.for_incident POST":                   "login bad 404 403 404 bad bad login",
+    "checkins.index GET":                           "login in in in in in in login",
+    "checkins.stop POST":                           "login in 403 403 403 bad bad login",
+    "console.index GET":                            "login 403 403 403 403 403 in login",
+    "console.indicators_page GET":                  "login 403 403 403 403 403 in login",
+    "coordinator.lock_down POST":                   "login 403 403 403 403 403 in login",
+    "coordinator.organisations GET":                "login 403 403 403 403 403 in login",
+    "coordinator.reverify POST":                    "login 403 403 403 403 403 bad login",
+    "coordinator.vetting POST":                     "login 403 403 403 403 403 bad login",
+    "home.index GET":                               "login in in in in in in login",
+    "incident_work_api.Checklist GET":              "401 in 404 404 404 in in 401",
+    "incident_work_api.ChecklistStep PUT":          "401 in 404 403 404 in in 401",
+    "incident_work_api.Need DELETE":                "401 in 404 403 404 bad bad 401",
+    "incident_work_api.Needs POST":                 "401 in 404 403 403 bad bad 401",
+    "incident_work_api.Reviews GET":                "401 in 404 in 404 in in 401",
+    "incident_work_api.Reviews POST":               "401 bad bad bad bad bad bad 401",
+    "incidents.add_need POST":                      "login bad 404 403 404 bad bad login",
+    "incidents.answer POST":                        "login 403 404 in 404 403 403 login",
+    "incidents.change_status POST":                 "login bad 404 403 404 bad bad login",
+    "incidents.index GET":                          "login in in in in in in login",
+    "incidents.mark_step POST":                     "login in 404 403 404 in in login",
+    "incidents.new GET":                            "login in in in in in in login",
+    "incidents.new POST":                           "login bad bad bad bad bad 403 login",
+    "incidents.post_update POST":                   "login bad 404 403 404 bad bad login",
+    "incidents.remove_need POST":                   "login bad 404 403 404 bad bad login",
+    "incidents.review POST":                        "login bad 404 bad 404 bad 403 login",
+    "incidents.show GET":                           "login in 404 in 404 in in login",
+    "incidents_api.AcceptMatch POST":               "401 403 404 in 404 403 403 401",
+    "incidents_api.DeclineMatch POST":              "401 403 404 in 404 403 403 401",
+    "incidents_api.Incident GET":                   "401 in 404 in 404 in in 401",
+    "incidents_api.Incident PATCH":                 "401 in 404 403 404 in in 401",
+    "incidents_api.IncidentMatches GET":            "401 in 404 in 404 in in 401",
+    "incidents_api.Incidents GET":                  "401 in in in in in in 401",
+    "incidents_api.Incidents POST":                 "401 bad bad bad bad bad bad 401",
+    "indicators_api.Indicators GET":                "401 403 403 403 403 403 in 401",
+    "links.answer GET":                             "login 403 403 in 403 403 403 login",
+    "links.answer POST":                            "login 403 403 in 403 403 403 login",
+    "members.account GET":                          "login in in in in in in login",
+    "members.account POST":                         "login bad bad bad bad bad bad login",
+    "members.applicants GET":                       "login 403 403 403 in in 403 login",
+    "members.apply GET":                            "in in in in in in in in",
+    "members.apply POST":                           "bad bad bad bad bad bad bad bad",
+    "members.edit_organisation GET":                "login 403 403 403 403 in in login",
+    "members.edit_organisation POST":               "login 403 403 403 403 bad bad login",
+    "members.my_organisation GET":                  "login in in in in in in login",
+    "members.new_user GET":                         "login 403 403 403 403 in in login",
+    "members.new_user POST":                        "login 403 403 403 403 bad bad login",
+    "members.organisation GET":                     "login in 403 403 403 in in login",
+    "members.password GET":                         "login in in in in in in login",
+    "members.password POST":                        "login bad bad bad bad bad bad login",
+    "members.vouch POST":                           "login 403 403 403 in 403 403 login",
+    "notifications.incident GET":                   "login 403 403 403 403 403 in login",
+    "notifications_api.IncidentNotifications GET":  "401 403 403 403 403 403 in 401",
+    "offers.confirm POST":                          "login 403 403 403 403 in in login",
+    "offers.edit GET":                              "login 403 403 403 403 in in login",
+    "offers.edit POST":                             "login 403 403 403 403 bad bad login",
+    "offers.new GET":                               "login 403 403 403 403 in in login",
+    "offers.new POST":                              "login 403 403 403 403 bad bad login",
+    "offers.withdraw GET":                          "login 403 403 403 403 in in login",
+    "offers.withdraw POST":                         "login 403 403 403 403 in 404 login",
+    "offers_api.Offer DELETE":                      "401 403 404 404 404 in 404 401",
+    "offers_api.Offer PATCH":                       "401 403 404 404 404 in in 401",
+    "organisations.Lockdown DELETE":                "401 403 403 403 403 403 bad 401",
+    "organisations.Lockdown POST":                  "401 403 403 403 403 403 in 401",
+    "organisations.Offers GET":                     "401 in 403 403 403 in in 401",
+    "organisations.Offers POST":                    "401 403 403 403 403 in in 401",
+    "organisations.Organisation GET":               "401 in in in in in in 401",
+    "organisations.Organisation PATCH":             "401 403 403 403 403 in in 401",
+    "organisations.Organisations GET":              "401 in in in in in in 401",
+    "organisations.Organisations POST":             "401 bad bad bad bad bad bad 401",
+    "organisations.Users GET":                      "401 in 403 403 403 in in 401",
+    "organisations.Users POST":                     "401 bad bad bad bad bad bad 401",
+    "organisations.Vouch POST":                     "401 403 403 403 bad 403 403 401",
+    "playbook.draft POST":                          "login 403 403 403 403 403 in login",
+    "playbook.edit GET":                            "login 403 403 403 403 403 in login",
+    "playbook.edit POST":                           "login 403 403 403 403 403 in login",
+    "playbook.index GET":                           "login in in in in in in login",
+    "playbook.new GET":                             "login 403 403 403 403 403 in login",
+    "playbook.new POST":                            "login 403 403 403 403 403 bad login",
+    "playbook.publish POST":                        "login 403 403 403 403 403 bad login",
+    "playbook.retire POST":                         "login 403 403 403 403 403 in login",
+    "playbook.show GET":                            "login in in in in in in login",
+    "playbook.submit POST":                         "login 403 403 403 403 403 bad login",
+    "plays.Drafts POST":                            "401 403 403 403 403 403 in 401",
+    "plays.PlayVersionView GET":                    "401 in in in in in in 401",
+    "plays.PlayVersionView PATCH":                  "401 403 403 403 403 403 bad 401",
+    "plays.Plays GET":                              "401 in in in in in in 401",
+    "plays.Plays POST":                             "401 bad bad bad bad bad bad 401",
+    "plays.Publish POST":                           "401 403 403 403 403 403 bad 401",
+    "plays.Retire POST":                            "401 403 403 403 403 403 in 401",
+    "plays.Submit POST":                            "401 403 403 403 403 403 bad 401",
+    "security.reset_two_factor POST":               "login 403 403 403 403 403 in login",
+    "security.set_active POST":                     "login 403 403 403 403 in in login",
+    "security.two_factor GET":                      "login in in in in in in login",
+    "security.two_factor POST":                     "login bad bad bad bad bad in login",
+    "static GET":                                   "in in in in in in in in",
+    "webhooks.delivery_status POST":                "403 403 403 403 403 403 403 403",
+    "webhooks.inbound_sms POST":                    "403 403 403 403 403 403 403 403",
+}
+
+
+def routes(app) -> list[tuple[str, str, str]]:
+    """(endpoint, method, rule) for every route the app serves."""
+    return sorted((rule.endpoint, method, rule.rule) for rule in app.url_map.iter_rules()
+                  for method in rule.methods - SKIP_METHODS)
+
+
+class World:
+    def __init__(self, make, session, now):
+        net = scenario.members(make)
+        # Plays first, so that the incident follows one and has a checklist.
+        versions = playbook.load_initial_playbook(session, now=now)
+        scenario.file(make, net, now=now)
+        version = next(v for v in versions if v.play.threat_type == net.incident.threat_type)
+        self.net, self.session = net, session
+        not_asked = make.org("Not Asked Relief", country="KE")
+        make.offer(not_asked, "relocation", countries=["KE"])
+        disabled = make.user(net.reporter_org)
+        self.people: dict[str, User | None] = {
+            "anonymous": None, "member_a": net.reporter_member, "member_b": make.user(net.other),
+            "asked": next(u for u in net.a.users if not u.is_org_admin), "not_asked": make.admin_of(not_asked),
+            "admin_a": net.reporter, "coordinator": net.coordinator, "disabled": disabled}
+        match = net.match_of(session, net.a)
+        checkin = checkins.request_checkins(session, net.reporter, interval_hours=24, incident=net.incident, now=now)
+        step = session.scalar(select(PlayStep).where(PlayStep.version_id == version.id).limit(1))
+        self.values = {
+            "org_id": net.reporter_org.id, "incident_id": net.incident.id, "match_id": match.id,
+            "offer_id": make.offer(net.reporter_org, "legal").id, "version_id": version.id,
+            "checkin_id": checkin.id, "user_id": net.reporter_member.id, "step_id": step.id if step else uuid.uuid4(),
+            "help_type": "legal", "filename": "app.css",
+            "token": links.make_token(current_app.config["SECRET_KEY"],
+                                      links.AnswerLink(match.id, self.people["asked"].id, True), now=utcnow())}
+        self.make = make
+
+    def path(self, rule: str) -> str:
+        path = rule
+        for name, value in self.values.items():
+            for converter in ("uuid:", "path:", ""):
+                path = path.replace(f"<{converter}{name}>", str(value))
+        assert "<" not in path, f"no value for a parameter of {rule}: add it to World.values"
+        return path
+
+    def call(self, app, role: str, endpoint: str, method: str, rule: str):
+        person = self.people[role]
+        path = self.path(rule)
+        client, headers, body = app.test_client(), {}, {}
+        if path.startswith("/api/"):
+            headers = bearer(self.make.token(person)) if person is not None else {}
+            body = {"json": BODIES.get(endpoint, {})} if method in ("POST", "PUT", "PATCH") else {}
+        else:
+            if person is not None:
+                assert factories.sign_in(client, person).status_code == 302
+            # A valid CSRF token of the caller's own session: the rules, not the token, decide.
+            body = {"data": {**BODIES.get(endpoint, {}),
+                             "csrf_token": csrf_token(client, "/account" if person is not None else "/login")}}
+        if role == "disabled":  # credentials issued, then the account disabled: they must be dead
+            person.active = False
+            self.session.commit()
+        try:
+            return client.open(path, method=method, headers=headers, **body)
+        finally:
+            if role == "disabled":
+                person.active = True
+                self.session.commit()
+
+
+def outcome(response) -> str:
+    code = response.status_code
+    assert code < 500, response.get_data(as_text=True)[:500]
+    if code in (301, 302, 303) and urlsplit(response.location).path == "/login":
+        return "login"
+    if code in (401, 403, 404):
+        return str(code)
+    return "bad" if code in (400, 409, 422) else "in"
+
+
+@pytest.fixture
+def world(make, session, now, app):
+    return World(make, session, now)
+
+
+def _routes() -> list[tuple[str, str, str]]:
+    from solidarity import create_app  # the route list only; the tests run against the fixtures' app
+    return routes(create_app({"ENV": "testing", "DATABASE_URL": "sqlite://", "INSTANCE_PATH": tempfile.mkdtemp()}))
+
+
+ROUTES = _routes()
+
+
+def test_every_route_has_a_row(app):
+    served = {f"{endpoint} {method}" for endpoint, method, _ in routes(app)}
+    assert served == set(EXPECTED), {"missing from EXPECTED": sorted(served - set(EXPECTED)),
+                                     "no longer served": sorted(set(EXPECTED) - served)}
+
+
+@pytest.mark.parametrize("endpoint, method, rule", ROUTES, ids=[f"{e}-{m}" for e, m, _ in ROUTES])
+def test_route(world, app, endpoint, method, rule):
+    # One world per route, every caller in ROLES order: refusals change nothing, and the callers who
+    # get in come late (the coordinator, then the disabled account, refused whatever happened).
+    got = " ".join(outcome(world.call(app, role, endpoint, method, rule)) for role in ROLES)
+    assert got == EXPECTED.get(f"{endpoint} {method}"), f'"{endpoint} {method}": "{got}",'
