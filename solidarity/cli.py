@@ -14,7 +14,7 @@ from solidarity.crypto import generate_master_key, generate_secret
 from solidarity.errors import DecryptionError, DomainError
 from solidarity.extensions import db
 from solidarity.fields import DataKey
-from solidarity.members import auth, service
+from solidarity.members import auth, service, twofactor
 from solidarity.members.models import Vetting
 from solidarity.playbook import service as playbook_service
 
@@ -94,6 +94,18 @@ def create_coordinator(email: str, name: str, password_stdin: bool) -> None:
     except DomainError as exc:
         _fail(exc)
     click.echo(f"coordinator {user.id} created")
+
+
+@users.command("reset-two-factor")
+@click.argument("email")
+def reset_two_factor(email: str) -> None:
+    """Turn a person's two-factor sign-in off (a lost phone and no recovery codes) and end their
+    sessions; they set it up again after signing in. Audited."""
+    try:
+        ended = twofactor.reset_for_email(db.session, "cli", email, now=utcnow())
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"two-factor sign-in reset; {ended} session(s) ended")
 
 
 @tokens.command("create")

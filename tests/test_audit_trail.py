@@ -116,3 +116,14 @@ def test_only_coordinators_read_the_trail(client, make):
     sign_in(client, admin)
     assert client.get("/coordinator/audit").status_code == 403
     assert events("access.denied")[-1].actor_id == str(admin.id)
+
+
+def test_the_operator_resets_a_coordinators_two_factor_from_the_cli(cli, make):
+    coordinator = make.coordinator()
+    result = cli("users", "reset-two-factor", coordinator.email.upper())
+    assert result.exit_code == 0 and "two-factor sign-in reset; 0 session(s) ended" in result.output
+    db.session.refresh(coordinator)
+    assert not coordinator.two_factor_enabled
+    assert events("user.two_factor_reset")[-1].actor_label == "cli"
+    unknown = cli("users", "reset-two-factor", "nobody@example.org")
+    assert unknown.exit_code == 2 and "error: email: no user with that email" in unknown.output

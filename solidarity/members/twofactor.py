@@ -16,10 +16,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from solidarity import audit
-from solidarity.errors import Conflict, Forbidden, ValidationError
+from solidarity.errors import Conflict, Forbidden, NotFound, ValidationError
 from solidarity.extensions import keyring
 from solidarity.members.auth import end_all_sessions
 from solidarity.members.models import RecoveryCode, User
+from solidarity.members.service import find_user_by_email
 
 ISSUER = "Solidarity"
 STEP_SECONDS = 30
@@ -132,13 +133,15 @@ def recovery_codes_left(session: Session, user: User) -> int:
         RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))).all())
 
 
-def reset(session: Session, actor: User, user: User, *, now: datetime) -> int:
-    """A coordinator turns another person's two-factor off (a lost phone); that person is signed out
-    everywhere, since whoever holds the lost phone may hold a session too. Returns sessions ended."""
-    if not actor.is_coordinator:
-        raise Forbidden("only coordinators reset two-factor sign-in")
-    if actor.id == user.id:
-        raise Forbidden("another coordinator must reset your two-factor sign-in")
+def reset(session: Session, actor: User | str, user: User, *, now: datetime) -> int:
+    """A coordinator (or the operator, actor "cli") turns another person's two-factor off (a lost
+    phone); that person is signed out everywhere, since whoever holds the lost phone may hold a
+    session too. Returns the number of sessions ended."""
+    if isinstance(actor, User):
+        if not actor.is_coordinator:
+            raise Forbidden("only coordinators reset two-factor sign-in")
+        if actor.id == user.id:
+            raise Forbidden("another coordinator, or the operator's CLI, must reset your two-factor sign-in")
     user.totp_secret_ct = None
     user.totp_enabled_at = None
     user.totp_last_step = None
@@ -148,3 +151,11 @@ def reset(session: Session, actor: User, user: User, *, now: datetime) -> int:
     audit.record(session, actor, "user.two_factor_reset", user, at=now, sessions_ended=ended)
     session.commit()
     return ended
+
+
+def reset_for_email(session: Session, actor: str, email: str, *, now: datetime) -> int:
+    """The operator's way out when the only coordinator has lost their phone and their codes."""
+    user = find_user_by_email(session, email)
+    if user is None:
+        raise NotFound("no user with that email", field="email")
+    return reset(session, actor, user, now=now)
