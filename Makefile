@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?= -n 2 -q
+# Examples per API operation in tests/api/test_schemathesis.py (25 when pytest runs alone).
+export SOLIDARITY_SCHEMATHESIS_EXAMPLES ?= 300
 
 .PHONY: run test test-sqlite test-postgres lint browser-deps
 
