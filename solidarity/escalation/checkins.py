@@ -23,6 +23,7 @@ from solidarity.extensions import settings
 from solidarity.incidents import refs
 from solidarity.incidents.models import Incident, Status
 from solidarity.members.models import Organisation, User, Vetting
+from solidarity.records import get_or_404
 
 INTERVAL_HOURS = (1, 168)  # at least hourly is a phone call's job; at most weekly is still a check
 GRACE_MINUTES = (5, 24 * 60)
@@ -223,14 +224,7 @@ def step(session: Session, checkin: CheckIn, *, now: datetime) -> str:
 # -- Reading ---------------------------------------------------------------------------------------------
 
 def get_checkin(session: Session, checkin_id: uuid.UUID | str) -> CheckIn:
-    try:
-        key = checkin_id if isinstance(checkin_id, uuid.UUID) else uuid.UUID(str(checkin_id))
-    except ValueError as exc:
-        raise NotFound("no such check-in", field="id") from exc
-    checkin = session.get(CheckIn, key)
-    if checkin is None:
-        raise NotFound("no such check-in", field="id")
-    return checkin
+    return get_or_404(session, CheckIn, checkin_id, "check-in")
 
 
 def visible_checkins(session: Session, user: User, *, incident: Incident | None = None) -> list[CheckIn]:

@@ -43,6 +43,7 @@ from solidarity.notify.models import Notification
 from solidarity.notify.outbox import enqueue
 from solidarity.offers.service import clean_help_type, help_types
 from solidarity.playbook.service import play_for
+from solidarity.records import get_or_404
 
 SUMMARY_MAX = 500
 DETAILS_MAX = 20_000
@@ -536,25 +537,12 @@ def remove_need(session: Session, user: User, incident: Incident, help_type: str
 
 # -- Reading ----------------------------------------------------------------------------------------
 
-def _uuid(value: Any, what: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError as exc:
-        raise NotFound(f"no such {what}", field="id") from exc
-
-
 def get_incident(session: Session, incident_id: uuid.UUID | str) -> Incident:
-    incident = session.get(Incident, _uuid(incident_id, "incident"))
-    if incident is None:
-        raise NotFound("no such incident", field="id")
-    return incident
+    return get_or_404(session, Incident, incident_id, "incident")
 
 
 def get_match(session: Session, match_id: uuid.UUID | str) -> Match:
-    match = session.get(Match, _uuid(match_id, "match"))
-    if match is None:
-        raise NotFound("no such match", field="id")
-    return match
+    return get_or_404(session, Match, match_id, "match")
 
 
 def find_by_ref(session: Session, ref: str) -> Incident | None:

@@ -14,13 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from solidarity import audit
-from solidarity.errors import Checks, Conflict, Forbidden, NotFound, ValidationError
+from solidarity.errors import Checks, Conflict, Forbidden, ValidationError
 from solidarity.fields import blind_index
 from solidarity.geo import REGION_OF, clean_country, clean_language, clean_languages
 from solidarity.members import access
 from solidarity.members.contact import clean_email, clean_phone
 from solidarity.members.models import Organisation, Role, User, Vetting, Vouch
 from solidarity.members.passwords import check_strength, hash_password, hash_pin, verify_password
+from solidarity.records import get_or_404
 
 VOUCHES_TO_VET = 2
 ORG_FIELDS = ("name", "country", "languages", "consent_share_contacts")
@@ -43,24 +44,11 @@ def _clean_bool(value: Any, field: str) -> bool:
 
 
 def get_organisation(session: Session, org_id: uuid.UUID | str) -> Organisation:
-    org = session.get(Organisation, _uuid(org_id))
-    if org is None:
-        raise NotFound("no such organisation", field="id")
-    return org
+    return get_or_404(session, Organisation, org_id, "organisation")
 
 
 def get_user(session: Session, user_id: uuid.UUID | str) -> User:
-    user = session.get(User, _uuid(user_id))
-    if user is None:
-        raise NotFound("no such user", field="id")
-    return user
-
-
-def _uuid(value: uuid.UUID | str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError as exc:
-        raise NotFound("no such record", field="id") from exc
+    return get_or_404(session, User, user_id, "user")
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:

@@ -10,12 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from solidarity import audit
-from solidarity.errors import Checks, Forbidden, NotFound, ValidationError
+from solidarity.errors import Checks, Forbidden, ValidationError
 from solidarity.extensions import settings
 from solidarity.geo import clean_country, clean_languages, clean_region
 from solidarity.members import access
 from solidarity.members.models import Organisation, User
 from solidarity.offers.models import WORLD, Offer, OfferArea, OfferLanguage
+from solidarity.records import get_or_404
 
 FIELDS = ("help_type", "countries", "regions", "worldwide", "languages", "capacity", "active", "notes")
 MAX_CAPACITY = 100
@@ -111,14 +112,7 @@ def _apply(offer: Offer, values: dict[str, Any]) -> None:
 
 
 def get_offer(session: Session, offer_id: uuid.UUID | str) -> Offer:
-    try:
-        key = offer_id if isinstance(offer_id, uuid.UUID) else uuid.UUID(str(offer_id))
-    except ValueError as exc:
-        raise NotFound("no such offer", field="id") from exc
-    offer = session.get(Offer, key)
-    if offer is None:
-        raise NotFound("no such offer", field="id")
-    return offer
+    return get_or_404(session, Offer, offer_id, "offer")
 
 
 def create_offer(session: Session, actor: User, org: Organisation, data: Mapping[str, Any], *,

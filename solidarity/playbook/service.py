@@ -31,6 +31,7 @@ from solidarity.playbook.models import (
     PlayVersion,
     VersionStatus,
 )
+from solidarity.records import get_or_404, parse_id
 
 FIELDS = ("title", "summary", "help_types", "sources", "steps")
 STEP_FIELDS = ("actor", "help_type", "text", "checklist")
@@ -149,13 +150,6 @@ def _apply(version: PlayVersion, values: dict[str, Any]) -> None:
 
 # -- Reading -------------------------------------------------------------------------------------
 
-def _uuid(value: uuid.UUID | str, what: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError as exc:
-        raise NotFound(f"no such {what}", field="id") from exc
-
-
 def can_see(viewer: User | None, version: PlayVersion) -> bool:
     """Published and retired versions are for everyone signed in; drafts are coordinators' work."""
     if version.frozen:
@@ -165,17 +159,14 @@ def can_see(viewer: User | None, version: PlayVersion) -> bool:
 
 def get_version(session: Session, viewer: User, version_id: uuid.UUID | str) -> PlayVersion:
     """A version the viewer may read; 404 (not 403) for drafts, so their existence stays private."""
-    version = session.get(PlayVersion, _uuid(version_id, "play version"))
+    version = session.get(PlayVersion, parse_id(version_id, "play version"))
     if version is None or not can_see(viewer, version):
         raise NotFound("no such play version", field="id")
     return version
 
 
 def get_step(session: Session, step_id: uuid.UUID | str) -> PlayStep:
-    step = session.get(PlayStep, _uuid(step_id, "step"))
-    if step is None:
-        raise NotFound("no such step", field="step_id")
-    return step
+    return get_or_404(session, PlayStep, step_id, "step", field="step_id")
 
 
 def list_versions(session: Session, viewer: User, *, threat_type: str | None = None,
