@@ -14,6 +14,7 @@ import tempfile
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from solidarity import create_app
@@ -56,12 +57,17 @@ def callers(make) -> dict[str, dict]:
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None,
+# Derandomized: CI explores the same examples on every run, so a red build means the code changed.
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
 def test_the_api_keeps_its_documented_promises(case, app, callers):
     # One generated request, sent as each caller in turn (a lazily loaded schema cannot be
     # parametrized further); a failure report shows the request, its headers included.
     FORWARD.target = app
+    if case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER):
+        # The only header in the document is the security scheme's bearer token: a case that breaks
+        # it is about authentication, and a caller's token would mend it into a valid request.
+        callers = {"as generated": {}}
     for headers in callers.values():
         case.call_and_validate(headers=headers, excluded_checks=NOT_EXPRESSIBLE)
