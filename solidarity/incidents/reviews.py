@@ -23,10 +23,7 @@ from solidarity.errors import Checks, Conflict, Forbidden, NotFound, ValidationE
 from solidarity.incidents import access
 from solidarity.incidents.access import Viewer
 from solidarity.incidents.models import Incident, Status
-
-# The incidents service's transaction guard, timeline writer and viewer rule, shared rather than
-# copied so that reviews follow exactly the same rules as every other change to an incident.
-from solidarity.incidents.service import _one_transaction, _timeline, _viewer
+from solidarity.incidents.service import add_to_timeline, one_transaction, viewer_for
 from solidarity.matching.models import RATINGS, Match, Review, ReviewRole
 from solidarity.members.models import Organisation, User
 
@@ -59,7 +56,7 @@ def _candidates(session: Session, user: User, incident: Incident) -> list[Due]:
     """Every review `user`'s organisation may write on `incident`, written or not."""
     if user.is_coordinator or user.organisation_id is None:
         return []
-    viewer = _viewer(session, user, incident)
+    viewer = viewer_for(session, user, incident)
     if viewer is Viewer.reporter:
         orgs = [session.get(Organisation, org_id) for org_id in _took(session, incident)]
         return [Due(org, ReviewRole.reporter) for org in orgs]
@@ -104,7 +101,7 @@ def _clean_subject(value: Any) -> uuid.UUID:
 def leave_review(session: Session, user: User, incident: Incident, subject_organisation_id: Any, rating: Any,
                  note: Any = None, *, now: datetime) -> Review:
     """Store one review by `user`'s organisation of another's part in a resolved incident. One commit."""
-    if _viewer(session, user, incident) is None:
+    if viewer_for(session, user, incident) is None:
         raise NotFound("no such incident", field="id")
     if user.is_coordinator:
         raise Forbidden("reviews come from the organisations that worked on the incident")
@@ -123,13 +120,13 @@ def leave_review(session: Session, user: User, incident: Incident, subject_organ
     if subject_id in _written(session, incident, user.organisation_id):
         raise Conflict("your organisation already reviewed this", field="subject_organisation_id")
     role = candidates[subject_id].role
-    with _one_transaction(session):
+    with one_transaction(session):
         review = Review(id=uuid.uuid4(), incident=incident, role=role, author_organisation_id=user.organisation_id,
                         author_id=user.id, subject_organisation_id=subject_id, rating=rating, created_at=now)
         review.note = note  # after `incident` is set: the note is encrypted with the incident's key
         session.add(review)
         # The timeline says that a review was left, not what it says: the reporter reads the timeline.
-        _timeline(incident, "reviewed", now, actor=user, role=role.value)
+        add_to_timeline(incident, "reviewed", now, actor=user, role=role.value)
         audit.record(session, user, "incident.reviewed", incident, at=now, role=role.value,
                      subject=str(subject_id))
         session.commit()
@@ -138,7 +135,7 @@ def leave_review(session: Session, user: User, incident: Incident, subject_organ
 
 def visible_reviews(session: Session, user: User, incident: Incident) -> list[Review]:
     """Every review for coordinators; the reviews its organisation wrote for anyone else."""
-    if _viewer(session, user, incident) is None:
+    if viewer_for(session, user, incident) is None:
         raise NotFound("no such incident", field="id")
     query = select(Review).where(Review.incident_id == incident.id).order_by(Review.created_at, Review.id)
     if not user.is_coordinator:

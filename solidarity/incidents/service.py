@@ -164,7 +164,7 @@ def _check_reporter(reporter: User) -> None:
 # -- Small shared steps ---------------------------------------------------------------------------
 
 @contextmanager
-def _one_transaction(session: Session) -> Iterator[None]:
+def one_transaction(session: Session) -> Iterator[None]:
     """Roll back on any failure, so a half-built incident never rides along into a later commit."""
     try:
         yield
@@ -179,7 +179,7 @@ def _label(user: User | None) -> str:
     return "coordinator" if user.is_coordinator else user.name[:80]
 
 
-def _timeline(incident: Incident, kind: str, at: datetime, *, actor: User | None = None,
+def add_to_timeline(incident: Incident, kind: str, at: datetime, *, actor: User | None = None,
               note: str | None = None, **data: Any) -> TimelineEntry:
     entry = TimelineEntry(id=uuid.uuid4(), at=at, seq=len(incident.timeline) + 1, kind=kind,
                           actor_label=_label(actor), data=data)
@@ -217,7 +217,7 @@ def _ask(session: Session, incident: Incident, need: Need, *, limit: int, now: d
                      reasons=list(c.reasons), status=MatchStatus.proposed, created_at=now)
                for c in candidates]
     session.add_all(matches)
-    _timeline(incident, "matched", now, help_type=need.help_type, wave=need.wave,
+    add_to_timeline(incident, "matched", now, help_type=need.help_type, wave=need.wave,
               candidates=[{"organisation_id": str(m.organisation_id), "score": m.score, "reasons": m.reasons}
                           for m in matches])
     messages = 0
@@ -228,7 +228,7 @@ def _ask(session: Session, incident: Incident, need: Need, *, limit: int, now: d
             match.status = MatchStatus.notified
         messages += sent
     if matches:
-        _timeline(incident, "notified", now, help_type=need.help_type, wave=need.wave,
+        add_to_timeline(incident, "notified", now, help_type=need.help_type, wave=need.wave,
                   organisations=sum(m.status is MatchStatus.notified for m in matches), messages=messages)
     return matches
 
@@ -245,7 +245,7 @@ def fanout_spent(session: Session, org_id: uuid.UUID, *, now: datetime) -> bool:
 
 def _exhaust(incident: Incident, need: Need, *, now: datetime, reason: str) -> None:
     need.state, need.next_wave_at = NeedState.exhausted, None
-    _timeline(incident, "exhausted", now, help_type=need.help_type, wave=need.wave, reason=reason)
+    add_to_timeline(incident, "exhausted", now, help_type=need.help_type, wave=need.wave, reason=reason)
 
 
 # -- Filing ---------------------------------------------------------------------------------------
@@ -288,7 +288,7 @@ def file_incident(session: Session, reporter: User, draft: IncidentDraft, *, now
         raise RateLimited("your organisation has asked for help too often in a short time; call a coordinator",
                           field="organisation")
     severity, needs, channel, play = values["severity"], values["needs"], values["channel"], values["play"]
-    with _one_transaction(session):
+    with one_transaction(session):
         incident = Incident(id=uuid.uuid4(), ref=refs.new_ref(session), organisation=reporter.organisation,
                             reported_by=reporter, contact_user=values["contact"], channel=channel,
                             threat_type=values["threat_type"], severity=severity, country=values["country"],
@@ -298,7 +298,7 @@ def file_incident(session: Session, reporter: User, draft: IncidentDraft, *, now
         incident.summary = values["summary"]
         incident.details = values["details"]
         session.add(incident)
-        _timeline(incident, "filed", now, actor=reporter, channel=channel, threat_type=incident.threat_type,
+        add_to_timeline(incident, "filed", now, actor=reporter, channel=channel, threat_type=incident.threat_type,
                   severity=severity, needs=needs)
         for help_type in needs:
             need = Need(id=uuid.uuid4(), help_type=help_type, state=NeedState.seeking, wave=1,
@@ -341,7 +341,7 @@ def open_next_wave(session: Session, need: Need, *, now: datetime, reason: str) 
         _exhaust(incident, need, now=now, reason=f"{reason}; no candidate left")
         return []
     need.next_wave_at = now + wave_interval(incident.severity)
-    _timeline(incident, "wave", now, help_type=need.help_type, wave=need.wave, reason=reason,
+    add_to_timeline(incident, "wave", now, help_type=need.help_type, wave=need.wave, reason=reason,
               organisations=len(matches))
     return matches
 
@@ -359,7 +359,7 @@ def answer_match(session: Session, user: User, match: Match, accept: bool, *, no
         raise Conflict(f"this incident is {incident.status.value}", field="status")
     need = next(n for n in incident.needs if n.help_type == match.help_type)
 
-    with _one_transaction(session):
+    with one_transaction(session):
         match.answered_at, match.answered_by_id = now, user.id
         details = {"help_type": match.help_type, "organisation_id": str(match.organisation_id),
                    "match_id": str(match.id)}
@@ -369,12 +369,12 @@ def answer_match(session: Session, user: User, match: Match, accept: bool, *, no
             if incident.status is Status.open:
                 incident.status = Status.responding
             incident.updated_at = now
-            _timeline(incident, "accepted", now, actor=user, **details)
+            add_to_timeline(incident, "accepted", now, actor=user, **details)
             _notify_org(session, incident.organisation_id, "match_accepted", now=now, incident=incident,
                         match=match, ref=incident.ref, help_type=match.help_type)
         else:
             match.status = MatchStatus.declined
-            _timeline(incident, "declined", now, actor=user, **details)
+            add_to_timeline(incident, "declined", now, actor=user, **details)
             if need.state is NeedState.seeking and not _ask(session, incident, need, limit=1, now=now):
                 still_waiting = session.scalar(select(Match.id).where(
                     Match.incident_id == incident.id, Match.help_type == need.help_type,
@@ -396,12 +396,12 @@ def _own_matches(session: Session, user: User, incident: Incident) -> list[Match
                                                     Match.organisation_id == user.organisation_id)))
 
 
-def _viewer(session: Session, user: User, incident: Incident) -> Viewer | None:
+def viewer_for(session: Session, user: User, incident: Incident) -> Viewer | None:
     return access.viewer_of(user, incident, _own_matches(session, user, incident))
 
 
 def _require_manager(session: Session, user: User, incident: Incident) -> None:
-    viewer = _viewer(session, user, incident)
+    viewer = viewer_for(session, user, incident)
     if viewer is None:
         raise NotFound("no such incident", field="id")
     if not access.can_change_status(viewer):
@@ -424,14 +424,14 @@ def change_status(session: Session, user: User, incident: Incident, status: str,
     if new not in TRANSITIONS[old]:
         raise Conflict(f"an incident that is {old.value} cannot become {new.value}", field="status")
 
-    with _one_transaction(session):
+    with one_transaction(session):
         incident.status, incident.updated_at = new, now
         if new is Status.resolved:
             incident.resolved_at = now
         if new is Status.closed:
             incident.closed_at = now
         _pause_or_resume(session, incident, now=now)
-        _timeline(incident, "status", now, actor=user, note=note, old=old.value, new=new.value)
+        add_to_timeline(incident, "status", now, actor=user, note=note, old=old.value, new=new.value)
         # Completed too: leaving open/responding has just completed the accepted matches.
         took = session.scalars(select(Match).where(Match.incident_id == incident.id,
                                                    Match.status.in_(access.ANSWERED_YES)))
@@ -472,9 +472,9 @@ def add_note(session: Session, user: User, incident: Incident, note: str, *, now
     text = _clean_text(note, "note", NOTE_MAX)
     if text is None:
         raise ValidationError("note", "is required")
-    with _one_transaction(session):
+    with one_transaction(session):
         incident.updated_at = now
-        _timeline(incident, "note", now, actor=user, note=text)
+        add_to_timeline(incident, "note", now, actor=user, note=text)
         audit.record(session, user, "incident.note", incident, at=now)
         session.commit()
     return incident
@@ -493,12 +493,12 @@ def add_need(session: Session, user: User, incident: Incident, help_type: str, *
     _require_active(incident)
     if any(n.help_type == code for n in incident.needs):
         raise Conflict(f"{code.replace('_', ' ')} help is already asked for", field="help_type")
-    with _one_transaction(session):
+    with one_transaction(session):
         need = Need(id=uuid.uuid4(), help_type=code, state=NeedState.seeking, wave=1,
                     next_wave_at=now + wave_interval(incident.severity))
         incident.needs.append(need)
         incident.updated_at = now
-        _timeline(incident, "need_added", now, actor=user, help_type=code)
+        add_to_timeline(incident, "need_added", now, actor=user, help_type=code)
         if not _ask(session, incident, need, limit=wave_size(incident.severity), now=now):
             need.next_wave_at = now  # nobody fits: let the escalation tick alert the coordinators
         audit.record(session, user, "incident.need_added", incident, at=now, help_type=code)
@@ -523,13 +523,13 @@ def remove_need(session: Session, user: User, incident: Incident, help_type: str
     if len(incident.needs) == 1:
         raise Conflict("an incident needs at least one kind of help; resolve or withdraw it instead",
                        field="help_type")
-    with _one_transaction(session):
+    with one_transaction(session):
         for match in session.scalars(select(Match).where(Match.incident_id == incident.id, Match.help_type == code,
                                                          Match.status.in_(PENDING))):
             match.status = MatchStatus.expired
         incident.needs.remove(need)
         incident.updated_at = now
-        _timeline(incident, "need_removed", now, actor=user, help_type=code)
+        add_to_timeline(incident, "need_removed", now, actor=user, help_type=code)
         audit.record(session, user, "incident.need_removed", incident, at=now, help_type=code)
         session.commit()
     return incident
@@ -555,7 +555,7 @@ def find_by_ref(session: Session, ref: str) -> Incident | None:
 def visible_incident(session: Session, user: User, incident_id: uuid.UUID | str) -> tuple[Incident, Viewer]:
     """The incident and how `user` sees it; NotFound for anyone who may not know it exists."""
     incident = get_incident(session, incident_id)
-    viewer = _viewer(session, user, incident)
+    viewer = viewer_for(session, user, incident)
     if viewer is None:
         raise NotFound("no such incident", field="id")
     return incident, viewer
@@ -582,7 +582,7 @@ def list_incidents(session: Session, user: User, *, status: str | None = None,
 
 def visible_matches(session: Session, user: User, incident: Incident) -> list[Match]:
     """All matches for the reporter and coordinators, best first; only its own for a responder."""
-    viewer = _viewer(session, user, incident)
+    viewer = viewer_for(session, user, incident)
     if viewer is None:
         raise NotFound("no such incident", field="id")
     query = select(Match).options(selectinload(Match.organisation)).where(Match.incident_id == incident.id)
@@ -596,7 +596,7 @@ def visible_match(session: Session, user: User, match_id: uuid.UUID | str) -> Ma
     match = get_match(session, match_id)
     if access.can_answer(user, match):
         return match
-    viewer = _viewer(session, user, get_incident(session, match.incident_id))
+    viewer = viewer_for(session, user, get_incident(session, match.incident_id))
     if not access.sees_all_matches(viewer):
         raise NotFound("no such match", field="id")
     return match
@@ -661,7 +661,7 @@ def reveal(session: Session, user: User, incident: Incident, *, now: datetime) -
     shown = describe(session, user, incident, secret=True)
     revealed = [name for name in access.reveals_secret(Viewer(shown["viewer"]), shown) if _has_secret(shown[name])]
     if revealed:
-        with _one_transaction(session):
+        with one_transaction(session):
             audit.record(session, user, "incident.revealed", incident, at=now, fields=revealed,
                          viewer=shown["viewer"])
             session.commit()

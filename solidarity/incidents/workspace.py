@@ -17,7 +17,7 @@ from solidarity.incidents.access import Viewer
 from solidarity.incidents.models import Incident
 
 # The incidents service's viewer rule, shared so the checklist follows the same need to know.
-from solidarity.incidents.service import _viewer
+from solidarity.incidents.service import viewer_for
 from solidarity.members.models import User
 from solidarity.playbook import service as playbook
 from solidarity.playbook.models import ChecklistProgress, PlayStep, PlayVersion
@@ -48,7 +48,7 @@ class Checklist:
 
 def checklist(session: Session, user: User, incident: Incident) -> Checklist | None:
     """The incident's play with its progress, or None when it has no play or `user` may not see it."""
-    viewer = _viewer(session, user, incident)
+    viewer = viewer_for(session, user, incident)
     if incident.play_version_id is None or viewer not in SEES_CHECKLIST:
         return None
     version = session.get(PlayVersion, incident.play_version_id)
@@ -62,7 +62,7 @@ def checklist(session: Session, user: User, incident: Incident) -> Checklist | N
 def mark(session: Session, user: User, incident: Incident, step_id: uuid.UUID | str, done: bool, *,
          now: datetime) -> ChecklistProgress:
     """Tick or untick one step of the incident's play (playbook.can_mark says who may)."""
-    viewer = _viewer(session, user, incident)
+    viewer = viewer_for(session, user, incident)
     if viewer is None:
         raise NotFound("no such incident", field="id")
     step = playbook.get_step(session, step_id)
