@@ -23,8 +23,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, insert, or_, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, insert, or_, select
 
 from solidarity import create_app
 from solidarity.extensions import db
@@ -34,6 +33,7 @@ from solidarity.matching.models import Match
 from solidarity.matching.service import NeedProfile, rank
 from solidarity.members.models import Organisation
 from solidarity.offers.models import Offer, OfferArea, OfferLanguage
+from tests.databases import recreate_postgres
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/solidarity_bench_match"
 HELP_TYPES = ("legal", "communications", "diplomatic", "digital_security", "emergency_funds", "relocation")
@@ -125,15 +125,6 @@ class Network:
                                      "organisation_id": org_id, "wave": 1, "score": 0.0, "reasons": [],
                                      "status": status, "created_at": created, "answered_at": answered})
         return rows_incidents, rows_matches
-
-
-def recreate_postgres(url: str) -> None:
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
 
 
 def build(session, network: Network, size: int) -> tuple[list[uuid.UUID], float]:

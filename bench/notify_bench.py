@@ -24,8 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,19 +38,11 @@ from solidarity.members.models import Role, User, Vetting  # noqa: E402
 from solidarity.notify import outbox  # noqa: E402
 from solidarity.notify.models import Delivery, Notification  # noqa: E402
 from solidarity.offers import service as offers  # noqa: E402
+from tests.databases import recreate_postgres  # noqa: E402
 from tests.notify.fake_twilio import FakeTwilio  # noqa: E402
 from tests.notify.workers import start_worker, worker_env  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
-
-
-def recreate_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
 
 
 def empty(session) -> None:
@@ -194,7 +185,7 @@ def main() -> None:
         parser.error("the benchmark runs on PostgreSQL (several workers need FOR UPDATE SKIP LOCKED)")
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake's access log would cost more than it
-    recreate_database(args.database_url)
+    recreate_postgres(args.database_url)
     tmp = Path(tempfile.mkdtemp(prefix="notify-bench-"))
     # One reporting organisation files 600 incidents here: lift the per-organisation fan-out cap,
     # an abuse limit that would otherwise refuse the run after 300 requests for help.

@@ -11,11 +11,12 @@ from datetime import datetime, timezone
 
 import pytest
 from flask import g, request_started
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from solidarity import create_app
 from solidarity.extensions import db
+from tests.databases import recreate_postgres
 
 pytest_plugins = ["tests.factories"]
 
@@ -26,12 +27,7 @@ def _database_url(tmp_path_factory, worker: str) -> str:
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     url = make_url(base)
     name = f"{url.database}_{worker}" if worker != "master" else f"{url.database}_main"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    return recreate_postgres(url.set(database=name))
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 
 from solidarity import ROOT, create_app
 from solidarity.extensions import db
+from tests.databases import recreate_postgres
 
 
 @pytest.fixture
@@ -19,11 +20,8 @@ def empty_database_url(database_url, tmp_path):
         return
     url = make_url(database_url)
     name = f"{url.database}_migrations"
+    yield recreate_postgres(url.set(database=name))
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
