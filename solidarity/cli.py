@@ -1,6 +1,7 @@
 """Operator commands: `flask --app wsgi keys|users|tokens|audit|demo|serve` (and `db` from Flask-Migrate)."""
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -159,13 +160,19 @@ def audit_verify() -> None:
                "(note it elsewhere: a later deletion of the newest events shows against it)")
 
 
+def _log_to_stderr() -> None:
+    """What the long-running commands print: our INFO lines, APScheduler's only from WARNING (not a
+    line per tick; our jobs log what they did)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Dispatch one batch (after recovering stuck rows) and exit.")
 @click.option("--poll", type=float, default=None,
               help="Seconds to wait when nothing is due (default: SOLIDARITY_NOTIFY_POLL_INTERVAL).")
 def worker(once: bool, poll: float | None) -> None:
     """Send queued notifications until SIGTERM or Ctrl-C; the row in hand is finished first."""
-    import logging
     import signal
     import threading
 
@@ -173,7 +180,7 @@ def worker(once: bool, poll: float | None) -> None:
     from solidarity.notify.channels import build_senders
 
     app = current_app._get_current_object()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _log_to_stderr()
     senders = build_senders(app.config, app.instance_path)
     if once:
         counts = dispatcher.run_once(db.session, now=utcnow(), channels=senders)
@@ -190,15 +197,13 @@ def worker(once: bool, poll: float | None) -> None:
 def scheduler_command(once: bool) -> None:
     """Run escalation (tick every ESCALATION_TICK_SECONDS), directory freshness and retention until
     SIGTERM or Ctrl-C. The first tick catches up with whatever fell due while it was stopped."""
-    import logging
     import signal
     import threading
 
     from solidarity import scheduler
 
     app = current_app._get_current_object()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick; our jobs log what they did
+    _log_to_stderr()
     if once:
         for name, job in scheduler.JOBS.items():
             click.echo(f"{name}: {scheduler.run_job(app, name, job)}")
@@ -215,7 +220,6 @@ def scheduler_command(once: bool) -> None:
 def serve(host: str, port: int) -> None:
     """Run the whole service in one process for one machine or a trial: web pages and API, the
     notification worker and the scheduler. Production runs them as separate processes (README)."""
-    import logging
     import threading
 
     from werkzeug.serving import run_simple
@@ -228,8 +232,7 @@ def serve(host: str, port: int) -> None:
         click.echo("error: `serve` uses Werkzeug's development server; in production run "
                    "`gunicorn wsgi:app`, `flask --app wsgi worker` and `flask --app wsgi scheduler`", err=True)
         sys.exit(2)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    _log_to_stderr()
     stop = threading.Event()
     sender = threading.Thread(target=dispatcher.run, args=(app, stop), name="notify-worker", daemon=True)
     sender.start()
