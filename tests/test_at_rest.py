@@ -66,3 +66,21 @@ def test_contacts_and_notes_written_through_the_api_are_not_in_the_raw_database(
     dump = raw_dump(db.engine)
     assert org_id.replace("-", "").encode() in dump.replace(b"-", b"")  # the dump sees the rows at all
     assert leaks(dump, NEEDLES) == []
+
+
+def test_what_a_copy_still_shows_without_the_keys(client, make, session):
+    """The honest half of docs/threat-model.md: who reported what kind of attack, where and when, and
+    which organisations were asked, stay readable, because matching, escalation and the indicators
+    query them. Should one of these be encrypted one day, this test says the threat model changed."""
+    reporter = make.org("Organisation reporting", country="UG")
+    helper = make.org("Organisation helping", country="UG")
+    make.offer(helper, "legal")
+    incident = make.incident(make.admin_of(reporter), threat_type="detention", country="UG",
+                             summary="Canary summary 4471 stays secret")
+    ids = (incident.ref, reporter.id.hex, helper.id.hex, incident.id.hex)
+    db.session.remove()
+    dump = raw_dump(db.engine)
+    flat = dump.replace(b"-", b"")
+    for clear in (*ids, "detention", "UG"):
+        assert clear.encode() in flat, clear
+    assert leaks(dump, ["Canary summary 4471", "Organisation reporting", "Organisation helping"]) == []
