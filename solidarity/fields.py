@@ -105,6 +105,14 @@ class Encrypted:
         self.column = f"{name}_ct"
         self.index_column = f"{name}_index"
 
+    def __eq__(self, other: object) -> bool:
+        # `User.name == "x"` in a query would otherwise compare this descriptor, be False, and quietly
+        # match nothing. Ciphertext cannot be compared in SQL: look up through the blind index.
+        raise TypeError(f"{self.name} is encrypted: query it through its blind index, or filter in Python")
+
+    __ne__ = __eq__
+    __hash__ = object.__hash__
+
     def context(self, obj: Any) -> str:
         return f"{obj.__tablename__}.{self.name}:{obj.id}"
 

@@ -11,12 +11,13 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from solidarity.escalation.alerts import active_coordinators, notify_organisations
 from solidarity.escalation.models import DirectoryFlag, OfferReminder
 from solidarity.extensions import settings
 from solidarity.members.models import Organisation, Role, User, Vetting
+from solidarity.members.service import by_name
 from solidarity.notify.outbox import enqueue
 from solidarity.offers.models import Offer
 
@@ -53,8 +54,9 @@ def remind_offers(session: Session, *, now: datetime) -> int:
 def organisations_without_active_user(session: Session) -> list[Organisation]:
     """Vetted organisations in which nobody can sign in, answer a request or confirm an offer."""
     active_user = exists().where(User.organisation_id == Organisation.id, User.active.is_(True))
-    return list(session.scalars(select(Organisation).where(Organisation.vetting_status == Vetting.vetted,
-                                                           ~active_user).order_by(Organisation.name)))
+    return by_name(session.scalars(select(Organisation)
+                                   .where(Organisation.vetting_status == Vetting.vetted, ~active_user)
+                                   .options(selectinload(Organisation.data_key))))
 
 
 def flag_organisations(session: Session, *, now: datetime) -> int:

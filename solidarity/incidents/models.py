@@ -19,6 +19,11 @@ SEVERITIES = {1: "watch", 2: "serious", 3: "urgent", 4: "life or liberty at risk
 DISCLOSABLE = ("summary", "details", "contact")
 
 
+# What the timeline shows for an actor it cannot name (forgotten by retention, removed, unreadable),
+# by the kind stored in TimelineEntry.actor_label. Coordinators are never named to the timeline's readers.
+ACTOR_NEUTRAL = {"system": "system", "coordinator": "coordinator", "member": "a member"}
+
+
 class Status(str, enum.Enum):
     open = "open"
     responding = "responding"
@@ -119,7 +124,11 @@ class TimelineEntry(db.Model):
     # Steps of one transaction share `at`; their order of writing keeps them readable.
     seq: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[str] = mapped_column(String(40))  # filed, matched, notified, accepted, declined, wave, ...
+    # Who acted, by id and kind (system, coordinator, member), never by name: names are encrypted with
+    # their organisation's key and resolved when the timeline is shown (service.timeline_actors).
+    # Retention forgets the id; a missing person then shows as ACTOR_NEUTRAL[kind].
     actor_label: Mapped[str] = mapped_column(String(80), default="system")
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     data: Mapped[dict] = mapped_column(JSON, default=dict)  # never sensitive text: ids, codes, reasons
     note_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
 

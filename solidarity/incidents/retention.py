@@ -5,7 +5,8 @@ text back: the incident's data key is destroyed (crypto-shredding: every ciphert
 in backups too, becomes unreadable) and the ciphertext columns are nulled. What is kept serves the
 indicators and identifies no one: threat type, severity, country and region, needs, dates, status,
 the reference, the timeline's kinds and codes, and the after-action ratings (they feed matching).
-Names of the people who acted, and who wrote each review, are removed. Each erasure is an audit event.
+Who acted on the timeline (a user id; names are not stored there) and who wrote each review are
+forgotten. Each erasure is an audit event.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from solidarity.matching.models import Review
 
 ENDED = (Status.closed, Status.withdrawn)
 BATCH = 200
-SYSTEM_LABELS = ("system", "coordinator")  # labels that name no one; any other is a person's name
+SYSTEM_LABELS = ("system", "coordinator")  # actor kinds that point at no member
 
 
 def ended_at():
@@ -53,6 +54,7 @@ def erase(session: Session, incident: Incident, *, now: datetime) -> None:
         if entry.note_ct is not None:
             entry.note_ct = None
             notes += 1
+        entry.actor_id = None  # who acted is forgotten; the timeline then says "a member"
         if entry.actor_label not in SYSTEM_LABELS:
             entry.actor_label = "member"
     for review in session.scalars(select(Review).where(Review.incident_id == incident.id)):

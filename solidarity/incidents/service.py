@@ -18,12 +18,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from solidarity import audit
-from solidarity.errors import Checks, Conflict, Forbidden, NotFound, RateLimited, ValidationError
+from solidarity.errors import Checks, Conflict, DecryptionError, Forbidden, NotFound, RateLimited, ValidationError
 from solidarity.extensions import settings
 from solidarity.geo import REGION_OF, clean_country
 from solidarity.incidents import access, refs
 from solidarity.incidents.access import Viewer
 from solidarity.incidents.models import (
+    ACTOR_NEUTRAL,
     DISCLOSABLE,
     SEVERITIES,
     THREAT_TYPES,
@@ -38,7 +39,7 @@ from solidarity.matching.models import PENDING, Match, MatchStatus
 from solidarity.matching.service import NeedProfile, rank
 from solidarity.matching.waves import max_waves, wave_interval, wave_size
 from solidarity.members.access import is_locked_down
-from solidarity.members.models import Role, User, Vetting
+from solidarity.members.models import Organisation, Role, User, Vetting
 from solidarity.notify.models import Notification
 from solidarity.notify.outbox import enqueue
 from solidarity.offers.service import clean_help_type, help_types
@@ -173,16 +174,18 @@ def one_transaction(session: Session) -> Iterator[None]:
         raise
 
 
-def _label(user: User | None) -> str:
+def _actor_kind(user: User | None) -> str:
     if user is None:
         return "system"
-    return "coordinator" if user.is_coordinator else user.name[:80]
+    return "coordinator" if user.is_coordinator else "member"
 
 
 def add_to_timeline(incident: Incident, kind: str, at: datetime, *, actor: User | None = None,
               note: str | None = None, **data: Any) -> TimelineEntry:
+    # The actor by id, never by name: the name stays encrypted and is looked up when shown.
     entry = TimelineEntry(id=uuid.uuid4(), at=at, seq=len(incident.timeline) + 1, kind=kind,
-                          actor_label=_label(actor), data=data)
+                          actor_label=_actor_kind(actor), actor_id=actor.id if actor is not None else None,
+                          data=data)
     incident.timeline.append(entry)
     if note is not None:
         entry.note = note  # after append: the note is encrypted with the incident's key
@@ -617,7 +620,39 @@ def _contact(incident: Incident) -> dict[str, Any] | None:
     return {"name": person.name, "phone": person.phone, "email": person.email}
 
 
-def _value(incident: Incident, name: str, viewer: Viewer, own: list[Match]) -> Any:
+def timeline_actors(session: Session, entries: list[TimelineEntry]) -> dict[uuid.UUID, str]:
+    """The names of the members who acted in `entries`, decrypted, by user id: one query for all.
+
+    Coordinators are shown as "coordinator", as they always were. A person who is gone, or whose
+    name cannot be read (their organisation's key destroyed), is left out: actor_name() then shows
+    a neutral label."""
+    ids = {e.actor_id for e in entries if e.actor_id is not None and e.actor_label == "member"}
+    if not ids:
+        return {}
+    people = session.scalars(select(User).where(User.id.in_(ids))
+                             .options(selectinload(User.organisation).selectinload(Organisation.data_key)))
+    names: dict[uuid.UUID, str] = {}
+    for person in people:
+        try:
+            names[person.id] = person.name
+        except DecryptionError:
+            continue
+    return names
+
+
+def actor_name(entry: TimelineEntry, names: dict[uuid.UUID, str]) -> str:
+    if entry.actor_label == "member" and entry.actor_id in names:
+        return names[entry.actor_id]
+    return ACTOR_NEUTRAL.get(entry.actor_label, ACTOR_NEUTRAL["member"])
+
+
+def _timeline(session: Session, incident: Incident) -> list[dict[str, Any]]:
+    names = timeline_actors(session, incident.timeline)
+    return [{"at": e.at, "kind": e.kind, "actor": actor_name(e, names), "data": e.data, "note": e.note}
+            for e in incident.timeline]
+
+
+def _value(session: Session, incident: Incident, name: str, viewer: Viewer, own: list[Match]) -> Any:
     if name == "needs":
         return _needs_shown(viewer, incident, own)
     if name == "status":
@@ -627,8 +662,7 @@ def _value(incident: Incident, name: str, viewer: Viewer, own: list[Match]) -> A
     if name == "contact":
         return _contact(incident)
     if name == "timeline":
-        return [{"at": e.at, "kind": e.kind, "actor": e.actor_label, "data": e.data, "note": e.note}
-                for e in incident.timeline]
+        return _timeline(session, incident)
     return getattr(incident, name)
 
 
@@ -641,7 +675,7 @@ def describe(session: Session, user: User, incident: Incident, *, secret: bool =
     names = access.fields_for(viewer, incident)
     if not secret:
         names = names - access.SECRET
-    shown = {name: _value(incident, name, viewer, own) for name in sorted(names)}
+    shown = {name: _value(session, incident, name, viewer, own) for name in sorted(names)}
     shown["viewer"] = viewer.value
     return shown
 

@@ -35,7 +35,9 @@ class Organisation(KeyHolder, db.Model):
     __tablename__ = "organisations"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    name: Mapped[str] = mapped_column(String(200))
+    # Encrypted like contacts: a seized copy of the database must not say which organisation
+    # reported which incident (see docs/threat-model.md). Sorted by name in Python, after decrypting.
+    name_ct: Mapped[bytes] = mapped_column(LargeBinary)
     country: Mapped[str] = mapped_column(String(2), index=True)
     region: Mapped[str] = mapped_column(String(3), index=True)
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -57,6 +59,8 @@ class Organisation(KeyHolder, db.Model):
     data_key: Mapped[DataKey | None] = relationship()
     users: Mapped[list[User]] = relationship(back_populates="organisation", foreign_keys="User.organisation_id")
     vouches: Mapped[list[Vouch]] = relationship(foreign_keys="Vouch.applicant_id", order_by="Vouch.created_at")
+
+    name = Encrypted()
 
     def key_holder(self) -> Organisation:
         return self
@@ -84,7 +88,7 @@ class User(KeyHolder, db.Model):
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
     role: Mapped[Role] = mapped_column(_enum(Role), default=Role.member)
-    name: Mapped[str] = mapped_column(String(200))
+    name_ct: Mapped[bytes] = mapped_column(LargeBinary)  # a person's name is as telling as their email
     email_ct: Mapped[bytes] = mapped_column(LargeBinary)
     email_index: Mapped[str] = mapped_column(String(64), unique=True)
     phone_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -109,6 +113,7 @@ class User(KeyHolder, db.Model):
     organisation: Mapped[Organisation | None] = relationship(back_populates="users", foreign_keys=[organisation_id])
     data_key: Mapped[DataKey | None] = relationship()
 
+    name = Encrypted()
     email = Encrypted(index=True)
     phone = Encrypted(index=True)
     totp_secret = Encrypted()

@@ -6,12 +6,12 @@ and on any error leaves nothing behind.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from solidarity import audit
 from solidarity.errors import Checks, Conflict, Forbidden, ValidationError
@@ -289,14 +289,20 @@ def create_coordinator(session: Session, *, email: str, name: str, password: str
     return user
 
 
+def by_name(records: Iterable[Organisation | User]) -> list[Any]:
+    """Organisations or people in alphabetical order. Names are encrypted, so SQL cannot sort them:
+    load the rows with their data keys (selectinload) and sort here, after decrypting."""
+    return sorted(records, key=lambda r: (r.name.casefold(), str(r.id)))
+
+
 def list_organisations(session: Session, *, status: str | None = None) -> list[Organisation]:
-    query = select(Organisation).order_by(Organisation.name)
+    query = select(Organisation).options(selectinload(Organisation.data_key))
     if status:
         try:
             query = query.where(Organisation.vetting_status == Vetting(status))
         except ValueError as exc:
             raise ValidationError("status", "must be applied, vetted or suspended") from exc
-    return list(session.scalars(query))
+    return by_name(session.scalars(query))
 
 
 SMS_PIN_DIGITS = (4, 8)

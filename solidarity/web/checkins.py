@@ -8,6 +8,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import IntegerField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
@@ -20,6 +21,7 @@ from solidarity.extensions import db, settings
 from solidarity.incidents import access, service
 from solidarity.matching.models import Match, MatchStatus
 from solidarity.members.models import Organisation
+from solidarity.members.service import by_name
 
 bp = Blueprint("checkins", __name__)
 
@@ -56,8 +58,9 @@ def _responder_choices(incident) -> list[SelectChoice]:
     """Organisations that took this case: they already know it, so alerting them discloses nothing new."""
     took = select(Match.organisation_id).where(Match.incident_id == incident.id,
                                               Match.status == MatchStatus.accepted)
-    orgs = db.session.scalars(select(Organisation).where(Organisation.id.in_(took)).order_by(Organisation.name))
-    return [SelectChoice(str(org.id), org.name) for org in orgs]
+    orgs = db.session.scalars(select(Organisation).where(Organisation.id.in_(took))
+                              .options(selectinload(Organisation.data_key)))
+    return [SelectChoice(str(org.id), org.name) for org in by_name(orgs)]
 
 
 @bp.route("/incidents/<uuid:incident_id>/checkins", methods=["GET", "POST"])

@@ -100,8 +100,9 @@ class World:
         """Everything a call could change, read fresh from the database."""
         db.session.expire_all()
         orgs = [(o.id, o.name, o.languages, o.vetting_status, len(o.vouches))
-                for o in db.session.scalars(select(Organisation).order_by(Organisation.name))]
-        users = sorted((u.id, u.organisation_id, u.role, u.email, u.phone) for u in db.session.scalars(select(User)))
+                for o in db.session.scalars(select(Organisation).order_by(Organisation.id))]
+        users = sorted((u.id, u.organisation_id, u.role, u.name, u.email, u.phone)
+                       for u in db.session.scalars(select(User)))
         offers = sorted((o.id, o.help_type, o.capacity, o.active, o.notes, tuple(o.regions))
                         for o in db.session.scalars(select(Offer)))
         return orgs, users, offers

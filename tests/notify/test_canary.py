@@ -34,12 +34,16 @@ NOTE = "CanaryNote: lawyer Otieno Achieng reachable through cousin 5530"
 STATUS_NOTE = "CanaryStatusNote: moved the files to Amani's flat 2261"
 SMS_WORD = "Xylophant83"  # typed in an SMS report: reports keep no free text
 UNKNOWN_TEXT = "CanaryStranger Qorvath from the ministry"
+ORG_NAME = "Tumaini Canary Rights Watch"
+ADMIN_NAME = "Nyokabi Canarywanjiru"  # a person's name: in the timeline of everything they do below
+CONTACT_NAME = "Baraka Canaryotieno"
 
 NEEDLES = [ADMIN["email"], "canary-admin-q7x2", ADMIN["phone"], ADMIN["phone"][1:], "711830472",
            CONTACT["email"], "canary-contact-w9k4", CONTACT["phone"], CONTACT["phone"][1:], "722610935",
            UNKNOWN_SENDER, UNKNOWN_SENDER[1:], "733519284",
            SUMMARY, "gate 4417", DETAILS, "Wanjiku Mwangi", "Kilimani station", NOTE, "Otieno Achieng",
-           STATUS_NOTE, "Amani's flat", SMS_WORD, SMS_WORD.upper(), SMS_WORD.lower(), UNKNOWN_TEXT, "Qorvath"]
+           STATUS_NOTE, "Amani's flat", SMS_WORD, SMS_WORD.upper(), SMS_WORD.lower(), UNKNOWN_TEXT, "Qorvath",
+           ORG_NAME, "Tumaini Canary", ADMIN_NAME, "Canarywanjiru", CONTACT_NAME, "Canaryotieno"]
 
 
 @pytest.fixture
@@ -63,14 +67,14 @@ def test_no_canary_reaches_storage_logs_or_messages(client, session, make, caplo
 
     # -- Written through the API: the organisation, its people and their contacts, an incident.
     org = client.post("/api/v1/organisations", headers=coordinator, json={
-        "name": "Tumaini Rights", "country": "KE", "languages": ["sw", "en"],
-        "admin": {"name": "Admin", "email": ADMIN["email"], "phone": ADMIN["phone"]}})
+        "name": ORG_NAME, "country": "KE", "languages": ["sw", "en"],
+        "admin": {"name": ADMIN_NAME, "email": ADMIN["email"], "phone": ADMIN["phone"]}})
     assert org.status_code == 201, org.json
     org_id = org.json["id"]
     assert client.patch(f"/api/v1/organisations/{org_id}", headers=coordinator,
                         json={"vetting_status": "vetted"}).status_code == 200
     contact = client.post(f"/api/v1/organisations/{org_id}/users", headers=coordinator, json={
-        "name": "Contact", "email": CONTACT["email"], "phone": CONTACT["phone"], "role": "member"})
+        "name": CONTACT_NAME, "email": CONTACT["email"], "phone": CONTACT["phone"], "role": "member"})
     assert contact.status_code == 201, contact.json
     reporter = bearer(make.token(members.find_user_by_email(session, ADMIN["email"])))
     filed = client.post("/api/v1/incidents", headers=reporter, json={
@@ -100,6 +104,9 @@ def test_no_canary_reaches_storage_logs_or_messages(client, session, make, caplo
     helper = next(u for u in members.find_users_by_phone(session, asked[0].to))
     shown = client.get(f"/api/v1/incidents/{incident['id']}", headers=bearer(make.token(helper)))
     assert shown.json["details"] == DETAILS  # the canaries are really stored and readable, so their absence counts
+    own = client.get(f"/api/v1/incidents/{incident['id']}", headers=reporter).json
+    assert own["contact"]["name"] == CONTACT_NAME and own["organisation"]["name"] == ORG_NAME
+    assert ADMIN_NAME in {entry["actor"] for entry in own["timeline"]}  # the timeline names who acted
     assert client.patch(f"/api/v1/incidents/{incident['id']}", headers=reporter,
                         json={"status": "resolved", "note": STATUS_NOTE}).status_code == 200
     tick(session, now=later + timedelta(hours=1, minutes=1))  # the SMS report's last wave: coordinators alerted
@@ -115,7 +122,7 @@ def test_no_canary_reaches_storage_logs_or_messages(client, session, make, caplo
     assert fake_twilio.sent and mailbox.messages and outbox_log
     db.session.remove()
     dump = raw_dump(db.engine)
-    assert b"Tumaini Rights" in dump  # names are not secret: the dump does see the rows
+    assert incident["ref"].encode() in dump  # the dump does see the incident's rows
     assert leaks(dump, NEEDLES) == []
     assert caplog.records  # the run logs (dispatches, escalation, SMS): the search below is not vacuous
     assert leaks(caplog.text.encode(), NEEDLES) == []

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from solidarity import create_app
 from solidarity.extensions import limiter
+from solidarity.members import service
 from solidarity.members.models import Organisation, Role, SignInSession, User, Vetting
 from tests.factories import PASSWORD
 from tests.web.pages import BUDGET, errors_by_field, post, sign_in, weight
@@ -147,7 +148,8 @@ def test_an_admin_adds_a_person_who_can_then_sign_in(app, client, session, org_w
     response = post(client, path, {"name": "Fatou Diop", "email": "fatou@baobab.example", "phone": "",
                                    "role": "org_admin", "preferred_language": "fr", "password": NEW_PASSWORD})
     assert response.status_code == 302 and response.location == "/organisation#people"
-    added = session.scalars(select(User).where(User.name == "Fatou Diop")).one()
+    added = service.find_user_by_email(session, "fatou@baobab.example")
+    assert added.name == "Fatou Diop"
     assert added.organisation_id == org.id and added.role is Role.org_admin and added.preferred_language == "fr"
     sign_in(app.test_client(), added, NEW_PASSWORD)
 
