@@ -8,9 +8,9 @@ from solidarity import audit
 from solidarity.audit import AuditEvent
 from solidarity.extensions import db
 from solidarity.members import twofactor
-from solidarity.members.models import SignInSession, User
+from solidarity.members.models import SignInSession, User, Vetting
 from tests.conftest import csrf_token
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, bearer
 from tests.races import at_once
 
 ROUNDS = 5
@@ -69,3 +69,30 @@ def test_one_recovery_code_sent_at_once_is_spent_once(app, session, make, now):
 
     assert sorted(at_once(app, use, threads=3), key=str) == [None, None, "recovery_code"]
     assert audit.verify_chain(session) is None
+
+
+def test_simultaneous_vouches_from_one_organisation_count_once_and_the_second_is_a_conflict(app, make):
+    voucher = make.org()
+    tokens = [make.token(make.admin_of(voucher)), make.token(make.user(voucher, role="org_admin"))]
+    for _ in range(ROUNDS):
+        applicant = make.org(vetted=False)
+        url = f"/api/v1/organisations/{applicant.id}/vouch"
+        statuses = at_once(app, lambda i, url=url: app.test_client().post(url, headers=bearer(tokens[i])).status_code)
+        assert sorted(statuses) == [200, 409]
+        db.session.expire_all()
+        assert [v.voucher_id for v in applicant.vouches] == [voucher.id]
+    assert audit.verify_chain(db.session) is None
+
+
+def test_simultaneous_vouches_from_two_organisations_vet_the_applicant_once(app, make):
+    tokens = [make.token(make.admin_of(make.org())) for _ in range(2)]
+    for _ in range(ROUNDS):
+        applicant = make.org(vetted=False)
+        url = f"/api/v1/organisations/{applicant.id}/vouch"
+        statuses = at_once(app, lambda i, url=url: app.test_client().post(url, headers=bearer(tokens[i])).status_code)
+        assert statuses == [200, 200]
+        db.session.expire_all()
+        assert applicant.vetting_status is Vetting.vetted and len(applicant.vouches) == 2
+        assert db.session.scalar(select(func.count()).where(AuditEvent.action == "organisation.vetting",
+                                                            AuditEvent.target_id == str(applicant.id))) == 1
+    assert audit.verify_chain(db.session) is None
