@@ -27,6 +27,8 @@ from tests.notify.sms import reply_text, text_message
 from tests.races import at_once
 
 ROUNDS = 20
+ALPHA_PHONE = "+254712345641"
+ALPHA_SECOND_PHONE = "+254712345642"
 
 
 @pytest.fixture
@@ -153,9 +155,29 @@ def test_two_sessions_following_one_answer_link_at_once_answer_once(app, make, s
     assert count(session, AuditEvent, AuditEvent.action == "match.accepted") == 1
 
 
+def test_two_phones_of_one_organisation_replying_yes_at_once_accept_once(app, make, session, monkeypatch):
+    monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", AUTH_TOKEN)
+    monkeypatch.setitem(app.config, "PUBLIC_URL", PUBLIC_URL)
+    reporter = make.admin_of(make.org(country="KE"))
+    alpha = make.org("Alpha Legal", country="KE", phone=ALPHA_PHONE)
+    make.user(alpha, phone=ALPHA_SECOND_PHONE)
+    make.offer(alpha, "legal", capacity=5)
+    for _ in range(5):
+        incident = make.incident(reporter, now=utcnow())
+        replies = at_once(app, lambda i, ref=incident.ref: reply_text(
+            text_message(app.test_client(), (ALPHA_PHONE, ALPHA_SECOND_PHONE)[i], f"YES {ref}")))
+        thanks = f"Thank you: you accepted case {incident.ref}. Sign in to see the details."
+        assert replies.count(thanks) == 1, replies
+        other = next(r for r in replies if r != thanks)
+        # Too late by a moment, or late enough that the request no longer waits: either way, said.
+        assert other.startswith(f"Case {incident.ref} was already answered by your organisation at ") or \
+            other == f"No open request {incident.ref} for you. Check the code.", other
+        session.expire_all()
+        assert timeline_kinds(session, incident).count("accepted") == 1
+
+
 # -- At capacity, by every channel -----------------------------------------------------------------------
 
-ALPHA_PHONE = "+254712345641"
 FULL_WORDS = "your organisation is at its capacity of 1 open case of legal help"
 
 
