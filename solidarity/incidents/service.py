@@ -381,7 +381,7 @@ def answered_already(session: Session, match: Match, *, now: datetime) -> str:
         return "this request was withdrawn: the incident no longer asks for it"
     who = session.get(User, match.answered_by_id) if match.answered_by_id else None
     by = f"by {who.name}" if who is not None else "by your organisation"
-    when = _when(match.answered_at, now) if match.answered_at else ""
+    when = _when(match.answered_at, now) if match.answered_at else "earlier"
     if match.status is MatchStatus.declined:
         declines = session.scalars(select(TimelineEntry.data).where(TimelineEntry.incident_id == match.incident_id,
                                                                      TimelineEntry.kind == "declined"))
