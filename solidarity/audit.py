@@ -10,11 +10,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, select, text
+from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from solidarity.clock import utcnow
 from solidarity.extensions import db, keyring
 from solidarity.fields import UTCDateTime
+from solidarity.locks import is_postgres, write_lock
 
 GENESIS = "0" * 64
 
@@ -51,18 +53,17 @@ def _label(actor: Any) -> tuple[str | None, str]:
 
 def record(session: Session, actor: Any, action: str, target: Any = None, *, at: datetime | None = None,
            **details: Any) -> AuditEvent:
-    """Append an event inside the caller's transaction. Details must never hold sensitive text."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise appenders so two transactions never chain onto the same predecessor.
-        session.execute(text("SELECT pg_advisory_xact_lock(7170001)"))
-    last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    """Append an event inside the caller's transaction. Details must never hold sensitive text.
+
+    The event joins the chain when the transaction commits (`_append`), so the lock that orders the
+    chain is held only for the append, not for the rest of the caller's work.
+    """
     actor_id, actor_label = _label(actor)
     at = at or utcnow()
     if at.tzinfo is None:  # astimezone() would take it for local time
         raise ValueError("naive datetime given; use an aware UTC datetime")
     # Stored as UTC, so hashed as UTC: an aware time in another zone would read back unequal.
     event = AuditEvent(
-        id=(last.id + 1) if last else 1,
         at=at.astimezone(timezone.utc),
         actor_id=actor_id,
         actor_label=actor_label,
@@ -70,11 +71,40 @@ def record(session: Session, actor: Any, action: str, target: Any = None, *, at:
         target_type=None if target is None else getattr(target, "__tablename__", type(target).__name__),
         target_id=None if target is None else str(target.id),
         details=details,
-        prev_hash=last.hash if last else GENESIS,
     )
-    event.hash = keyring().mac("audit", event.canonical()).hex()
-    session.add(event)
+    session.connection()  # begins the transaction if none is under way, so that its rollback forgets the event
+    session.info.setdefault(_PENDING, []).append(event)
     return event
+
+
+_PENDING = "solidarity.audit.pending"
+
+
+@orm_event.listens_for(Session, "before_commit")
+def _append(session: Session) -> None:
+    """Chain the transaction's events onto the newest one, under a lock taken last and held only
+    until the commit under way ends: two transactions never chain onto the same predecessor."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    if is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(7170001)"))
+    else:
+        write_lock(session)
+    last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    last_id, prev_hash = (last.id, last.hash) if last else (0, GENESIS)
+    ring = keyring()
+    for item in pending:
+        item.id, item.prev_hash = last_id + 1, prev_hash
+        item.hash = ring.mac("audit", item.canonical()).hex()
+        last_id, prev_hash = item.id, item.hash
+    session.add_all(pending)
+
+
+@orm_event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction) -> None:
+    if transaction.parent is None:  # a rollback; a commit has taken them already
+        session.info.pop(_PENDING, None)
 
 
 def verify_chain(session: Session) -> AuditEvent | None:

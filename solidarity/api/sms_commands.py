@@ -105,6 +105,13 @@ def _answer(session: Session, users: list[User], command: Command, language: str
     user = next(u for u in answering if u.organisation_id == match.organisation_id)
     try:
         incidents.answer_match(session, user, match, command.accept, now=now)
+    except incidents.AtCapacity as full:
+        return messages.reply("full", language, ref=ref, capacity=full.capacity)
+    except incidents.AlreadyAnswered:
+        session.rollback()  # expires `match`: what it reads next is the answer that came first
+        if match.answered_at is not None:
+            return messages.reply("taken", language, ref=ref, at=match.answered_at)
+        return messages.reply("closed", language, ref=ref)
     except (Conflict, Forbidden):
         session.rollback()
         return messages.reply("closed", language, ref=ref)

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -35,8 +35,9 @@ from solidarity.incidents.models import (
     Status,
     TimelineEntry,
 )
+from solidarity.locks import lock_row
 from solidarity.matching.models import PENDING, Match, MatchStatus
-from solidarity.matching.service import NeedProfile, rank
+from solidarity.matching.service import NeedProfile, load_of, rank
 from solidarity.matching.waves import max_waves, wave_interval, wave_size
 from solidarity.members.access import is_locked_down
 from solidarity.members.models import Organisation, Role, User, Vetting
@@ -349,23 +350,112 @@ def open_next_wave(session: Session, need: Need, *, now: datetime, reason: str) 
     return matches
 
 
+class AlreadyAnswered(Conflict):
+    """The request was answered (or withdrawn) before this answer got its turn."""
+
+
+class AtCapacity(Conflict):
+    """The organisation carries as many cases of the help type as its offer's capacity."""
+
+    def __init__(self, message: str, *, capacity: int, help_type: str):
+        super().__init__(message, field="capacity")
+        self.capacity, self.help_type = capacity, help_type
+
+
+def _when(at: datetime, now: datetime) -> str:
+    """A time as people say it: "at 14:02 UTC", with the day when it was not today."""
+    at = at.astimezone(timezone.utc)
+    said = f"at {at:%H:%M} UTC"
+    return said if at.date() == now.astimezone(timezone.utc).date() else f"on {at.day} {at:%B} {said}"
+
+
+def _help_words(help_type: str) -> str:
+    return help_type.replace("_", " ") + " help"
+
+
+def _capacity_words(capacity: int, help_type: str) -> str:
+    cases = "case" if capacity == 1 else "cases"
+    return f"your organisation is at its capacity of {capacity} open {cases} of {_help_words(help_type)}"
+
+
+def answered_already(session: Session, match: Match, *, now: datetime) -> str:
+    """What became of a request that no longer takes answers, in words: who, what, when."""
+    if match.status not in (MatchStatus.accepted, MatchStatus.completed, MatchStatus.declined):
+        return "this request was withdrawn: the incident no longer asks for it"
+    who = session.get(User, match.answered_by_id) if match.answered_by_id else None
+    by = f"by {who.name}" if who is not None else "by your organisation"
+    when = _when(match.answered_at, now) if match.answered_at else "earlier"
+    if match.status is MatchStatus.declined:
+        declines = session.scalars(select(TimelineEntry.data).where(TimelineEntry.incident_id == match.incident_id,
+                                                                     TimelineEntry.kind == "declined"))
+        if any(d.get("match_id") == str(match.id) and d.get("reason") == "capacity" for d in declines):
+            return f"this request was passed to others {when}: your organisation was at its capacity"
+        return f"this request was already declined {by} {when}"
+    return f"this request was already accepted {by} {when}"
+
+
+def _lock_answer(session: Session, match: Match) -> tuple[Match, Incident]:
+    """Take what an answer decides on under locks held to its commit, and read it afresh.
+
+    On PostgreSQL, in this order: the answering organisation's row (its answers are serialised, so
+    its count of open cases cannot change in between), the incident's (answers of other
+    organisations, a status change; the escalation tick skips it meanwhile), the match. FOR NO KEY
+    UPDATE, so rows that merely refer to them can still be inserted. On SQLite the database's
+    write lock, taken before the first read, does all of that.
+    """
+    lock_row(session, Organisation, match.organisation_id, key_share=True)
+    incident = lock_row(session, Incident, match.incident_id, key_share=True)
+    session.expire(incident, ["needs", "timeline"])
+    return lock_row(session, Match, match.id, key_share=True), incident
+
+
+def _decline(session: Session, user: User, incident: Incident, need: Need, match: Match, *, now: datetime,
+             **details: Any) -> None:
+    """The request is declined (or released); the next candidate is asked at once."""
+    match.status = MatchStatus.declined
+    add_to_timeline(incident, "declined", now, actor=user, **details)
+    if need.state is NeedState.seeking and not _ask(session, incident, need, limit=1, now=now):
+        still_waiting = session.scalar(select(Match.id).where(
+            Match.incident_id == incident.id, Match.help_type == need.help_type,
+            Match.status.in_(PENDING), Match.id != match.id).limit(1))
+        if still_waiting is None:
+            need.next_wave_at = now  # nobody left to wait for: let escalation act now
+
+
 def answer_match(session: Session, user: User, match: Match, accept: bool, *, now: datetime) -> Match:
-    """A responder accepts or declines. Accepting covers the need; declining asks the next candidate."""
+    """A responder accepts or declines. Accepting covers the need; declining asks the next candidate.
+
+    The match, the incident and the organisation's load are read under locks (_lock_answer), so of
+    several answers at once exactly one changes the match; the others get AlreadyAnswered, which
+    says who answered and when. An organisation whose open cases of the help type fill its offer's
+    capacity cannot accept: its request is released (declined, the timeline says why) and the next
+    candidate asked at once, committed, and then AtCapacity is raised for the caller to say so.
+    """
     if not access.can_answer(user, match):
         raise Forbidden("only people of the asked organisation can answer this request")
     if user.organisation.vetting_status is not Vetting.vetted:
         raise Forbidden("your organisation is not vetted at the moment")
-    incident = get_incident(session, match.incident_id)
-    if match.status not in PENDING:
-        raise Conflict(f"this request is already {match.status.value}", field="status")
-    if incident.status not in ACTIVE:
-        raise Conflict(f"this incident is {incident.status.value}", field="status")
-    need = next(n for n in incident.needs if n.help_type == match.help_type)
 
     with one_transaction(session):
+        match, incident = _lock_answer(session, match)
+        if match.status not in PENDING:
+            raise AlreadyAnswered(answered_already(session, match, now=now), field="status")
+        if incident.status not in ACTIVE:
+            raise Conflict(f"this incident is {incident.status.value}", field="status")
+        need = next(n for n in incident.needs if n.help_type == match.help_type)
         match.answered_at, match.answered_by_id = now, user.id
         details = {"help_type": match.help_type, "organisation_id": str(match.organisation_id),
                    "match_id": str(match.id)}
+        load = load_of(session, match) if accept else None
+        if load is not None and load.full:
+            _decline(session, user, incident, need, match, now=now, reason="capacity", capacity=load.capacity,
+                     **details)
+            audit.record(session, user, "match.released", match, at=now, incident=str(incident.id),
+                         help_type=match.help_type, capacity=load.capacity)
+            session.commit()
+            raise AtCapacity(f"{_capacity_words(load.capacity, match.help_type)}, so this request was passed "
+                             "to others; finish a case or raise the offer's capacity to take more",
+                             capacity=load.capacity, help_type=match.help_type)
         if accept:
             match.status = MatchStatus.accepted
             need.state, need.next_wave_at = NeedState.covered, None
@@ -376,14 +466,7 @@ def answer_match(session: Session, user: User, match: Match, accept: bool, *, no
             _notify_org(session, incident.organisation_id, "match_accepted", now=now, incident=incident,
                         match=match, ref=incident.ref, help_type=match.help_type)
         else:
-            match.status = MatchStatus.declined
-            add_to_timeline(incident, "declined", now, actor=user, **details)
-            if need.state is NeedState.seeking and not _ask(session, incident, need, limit=1, now=now):
-                still_waiting = session.scalar(select(Match.id).where(
-                    Match.incident_id == incident.id, Match.help_type == need.help_type,
-                    Match.status.in_(PENDING), Match.id != match.id).limit(1))
-                if still_waiting is None:
-                    need.next_wave_at = now  # nobody left to wait for: let escalation act now
+            _decline(session, user, incident, need, match, now=now, **details)
         audit.record(session, user, "match.accepted" if accept else "match.declined", match, at=now,
                      incident=str(incident.id), help_type=match.help_type)
         session.commit()

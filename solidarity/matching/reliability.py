@@ -8,6 +8,7 @@ A second grouped pass (`ratings`) reads the reporters' after-action ratings over
 """
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
@@ -25,6 +26,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from solidarity.extensions import settings
@@ -72,6 +74,18 @@ def _count(condition) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, sql_int(1)), else_=sql_int(0))), sql_int(0))
 
 
+def _busy(help_type: str | BindParameter) -> ColumnElement[bool]:
+    """A case that takes one unit of an offer's capacity: accepted and still open, of `help_type`.
+    Matching asks only organisations below capacity, and accepting is refused at it, by this one rule."""
+    return and_(Match.status == MatchStatus.accepted, Match.help_type == help_type)
+
+
+def open_cases(session: Session, organisation_id: uuid.UUID, help_type: str) -> int:
+    """How many cases of `help_type` the organisation carries now (`load`'s busy, for one)."""
+    return session.scalar(select(func.count()).select_from(Match)
+                          .where(Match.organisation_id == organisation_id, _busy(help_type)))
+
+
 def load(organisations: Select, *, help_type: str | BindParameter, since: datetime | BindParameter) -> Subquery:
     """Per organisation among `organisations` (a one-column select of ids) that has any match row:
     busy (accepted, still open, of `help_type`), asked, accepted, answered, within_0..within_n
@@ -84,7 +98,7 @@ def load(organisations: Select, *, help_type: str | BindParameter, since: dateti
     took = elapsed_seconds(Match.created_at, Match.answered_at)
     return (
         select(Match.organisation_id,
-               _count(and_(Match.status == MatchStatus.accepted, Match.help_type == help_type)).label("busy"),
+               _count(_busy(help_type)).label("busy"),
                _count(and_(recent, Match.status.in_(SETTLED))).label("asked"),
                _count(and_(recent, Match.status.in_(ACCEPTED))).label("accepted"),
                _count(answered).label("answered"),

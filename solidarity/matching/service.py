@@ -5,9 +5,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from solidarity.matching import candidates, scoring
+from solidarity.matching import candidates, reliability, scoring
+from solidarity.matching.models import Match
+from solidarity.offers.models import Offer
 
 
 @dataclass(frozen=True)
@@ -41,3 +44,22 @@ def rank(session: Session, profile: NeedProfile, *, limit: int, now: datetime) -
         scored = scoring.score(fit.facts)
         ranked.append(Candidate(fit.organisation_id, fit.offer_id, float(scored.points), scored.reasons))
     return ranked
+
+
+@dataclass(frozen=True)
+class Load:
+    capacity: int  # of the offer the organisation was asked through
+    open_cases: int  # of that help type, accepted and still open
+
+    @property
+    def full(self) -> bool:
+        return self.open_cases >= self.capacity
+
+
+def load_of(session: Session, match: Match) -> Load:
+    """The asked organisation's load for `match`'s help type, read now: accepting must re-read it
+    under its lock, since cases taken after the request was sent count. An offer deleted since
+    counts as a capacity of one (its organisation stopped offering more)."""
+    capacity = session.scalar(select(Offer.capacity).where(Offer.id == match.offer_id)) if match.offer_id else None
+    return Load(capacity=capacity or 1,
+                open_cases=reliability.open_cases(session, match.organisation_id, match.help_type))

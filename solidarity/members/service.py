@@ -17,6 +17,7 @@ from solidarity import audit
 from solidarity.errors import Checks, Conflict, Forbidden, ValidationError
 from solidarity.fields import blind_index
 from solidarity.geo import REGION_OF, clean_country, clean_language, clean_languages
+from solidarity.locks import lock_row
 from solidarity.members import access
 from solidarity.members.contact import clean_email, clean_phone
 from solidarity.members.models import Organisation, Role, User, Vetting, Vouch
@@ -207,6 +208,13 @@ def set_vetting(session: Session, actor: User, org: Organisation, status: str, *
     return org
 
 
+def _check_vouchable(applicant: Organisation, voucher: Organisation) -> None:
+    if applicant.vetting_status is not Vetting.applied:
+        raise Conflict(f"this organisation is {applicant.vetting_status.value}, not applying", field="vetting_status")
+    if any(v.voucher_id == voucher.id for v in applicant.vouches):
+        raise Conflict("your organisation has already vouched for this one", field="voucher")
+
+
 def vouch(session: Session, actor: User, applicant: Organisation, *, now: datetime) -> Organisation:
     """An admin of a vetted organisation vouches for an applicant; the second vouch vets it."""
     voucher = actor.organisation
@@ -214,10 +222,15 @@ def vouch(session: Session, actor: User, applicant: Organisation, *, now: dateti
         raise Forbidden("only admins of vetted organisations can vouch")
     if voucher.id == applicant.id:
         raise Forbidden("an organisation cannot vouch for itself")
-    if applicant.vetting_status is not Vetting.applied:
-        raise Conflict(f"this organisation is {applicant.vetting_status.value}, not applying", field="vetting_status")
-    if any(v.voucher_id == voucher.id for v in applicant.vouches):
-        raise Conflict("your organisation has already vouched for this one", field="voucher")
+    # Vouches for one applicant are serialised, and what follows is read under the lock: of two at
+    # once from one organisation the second is refused, and two from different ones count as two.
+    applicant = lock_row(session, Organisation, applicant.id, key_share=True)
+    session.expire(applicant, ["vouches"])
+    try:
+        _check_vouchable(applicant, voucher)
+    except Conflict:
+        session.rollback()  # lets go of the lock at once
+        raise
     applicant.vouches.append(Vouch(applicant_id=applicant.id, voucher_id=voucher.id, by_user_id=actor.id,
                                    created_at=now))
     audit.record(session, actor, "organisation.vouched", applicant, at=now, voucher=str(voucher.id))

@@ -12,8 +12,9 @@ import secrets
 from datetime import datetime
 
 import pyotp
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from solidarity import audit
 from solidarity.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -60,15 +61,27 @@ def provisioning_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=f"{user.name[:40]} ({str(user.id)[:8]})", issuer_name=ISSUER)
 
 
-def _accept_totp(user: User, code: str, now: datetime) -> bool:
-    """Check a 6-digit code against the steps around now, refusing any step already used."""
+def _accept_totp(session: Session, user: User, code: str, now: datetime) -> bool:
+    """Check a 6-digit code against the steps around now, refusing any step already used.
+
+    The step is consumed by one conditional UPDATE, so of several sign-ins sending the same code at
+    once (a phishing relay racing the person) exactly one gets it: the database re-checks the
+    condition under the row's write lock, and the others update nothing.
+    """
     totp = pyotp.TOTP(user.totp_secret)
     current = _step(now)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
         if user.totp_last_step is not None and step <= user.totp_last_step:
             continue
         if hmac.compare_digest(totp.at(step * STEP_SECONDS), code):
-            user.totp_last_step = step
+            consumed = session.execute(
+                update(User).where(User.id == user.id,
+                                   or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+                .values(totp_last_step=step).execution_options(synchronize_session=False))
+            if consumed.rowcount != 1:
+                session.expire(user, ["totp_last_step"])  # another sign-in took it: read theirs
+                return False
+            set_committed_value(user, "totp_last_step", step)
             return True
     return False
 
@@ -87,7 +100,7 @@ def confirm_enrolment(session: Session, user: User, code: str | None, *, now: da
         raise Conflict("two-factor sign-in is already on", field=_CODE_FIELD)
     if user.totp_secret is None:
         raise ValidationError(_CODE_FIELD, "start the set-up again: no secret was issued")
-    if not _accept_totp(user, _clean_totp(code), now):
+    if not _accept_totp(session, user, _clean_totp(code), now):
         raise ValidationError(_CODE_FIELD, "this code is wrong or was already used; check the phone's clock")
     user.totp_enabled_at = now
     user.updated_at = now
@@ -113,14 +126,17 @@ def verify(session: Session, user: User, code: str | None, *, now: datetime) -> 
     code = (code or "").strip()
     method = None
     if re.fullmatch(r"\d{3}\s?\d{3}", code):
-        if _accept_totp(user, _clean_totp(code), now):
+        if _accept_totp(session, user, _clean_totp(code), now):
             method = "totp"
     elif code:
         row = session.scalar(select(RecoveryCode).where(
             RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _recovery_hash(_normalise_recovery(code)),
             RecoveryCode.used_at.is_(None)))
-        if row is not None:
-            row.used_at = now
+        # Spent by a conditional UPDATE for the same reason as a TOTP step: used once, even at once.
+        if row is not None and session.execute(
+                update(RecoveryCode).where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
+                .values(used_at=now).execution_options(synchronize_session=False)).rowcount == 1:
+            set_committed_value(row, "used_at", now)
             method = "recovery_code"
     if method is None:
         audit.record(session, user, "auth.login_failed", user, at=now, step="second_factor")

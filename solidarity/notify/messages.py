@@ -19,7 +19,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,8 @@ REPLIES = {
     "which": N_("Several requests wait for you: {refs}. Reply YES or NO with the code."),
     "none_pending": N_("No request is waiting for your answer."),
     "closed": N_("Case {ref} no longer takes answers."),
+    "full": N_("Case {ref} goes to others: your organisation is at its capacity ({capacity})."),
+    "taken": N_("Case {ref} was already answered by your organisation at {time} UTC."),
     "stop": N_("No more SMS from us: alerts go to your email. Reply START to resume."),
     "start": N_("SMS alerts are on again. Reply STOP to end them."),
     "help": N_("Answer: YES code or NO code. Report: RAID, ARREST, FREEZE or HELP LEGAL."),
@@ -176,7 +178,11 @@ def _safe_values(params: Mapping[str, Any], gettext) -> dict[str, str]:
     status = str(params.get("status") or "")
     reason = str(params.get("reason") or "")
     refs = [_REF.sub("", str(r).upper())[:8] for r in (params.get("refs") or ())][:MAX_REFS]
+    capacity = params.get("capacity")
+    at = params.get("at")
     return {"ref": ref, "help": help_name,
+            "capacity": str(capacity) if isinstance(capacity, int) else "?",
+            "time": f"{at.astimezone(timezone.utc):%H:%M}" if isinstance(at, datetime) else "?",
             "status": gettext(STATUS_NAMES.get(status, STATUS_OTHER)),
             "reason": gettext(REASONS.get(reason, REASON_OTHER)),
             "refs": ", ".join(r for r in refs if r)}

@@ -36,6 +36,7 @@ def answer(token: str):
     incident = incidents.get_incident(db.session, match.incident_id)
     if match.status not in PENDING:
         return render_template("links/answered.html", ref=incident.ref, status=match.status.value,
+                               said=incidents.answered_already(db.session, match, now=utcnow()),
                                incident_id=incident.id), 409
     form = ConfirmForm()
     if form.validate_on_submit():
