@@ -37,7 +37,7 @@ from solidarity.incidents.models import (
 from solidarity.matching.models import PENDING, Match, MatchStatus
 from solidarity.matching.service import NeedProfile, rank
 from solidarity.matching.waves import max_waves, wave_interval, wave_size
-from solidarity.members.access import is_locked_down
+from solidarity.members.access import may_act
 from solidarity.members.models import Role, User, Vetting
 from solidarity.notify.models import Notification
 from solidarity.notify.outbox import enqueue
@@ -568,7 +568,7 @@ def list_incidents(session: Session, user: User, *, status: str | None = None,
     query = select(Incident).options(selectinload(Incident.needs)).order_by(Incident.created_at.desc(),
                                                                             Incident.id)
     if not user.is_coordinator:
-        if user.organisation_id is None or not user.active or is_locked_down(user):
+        if user.organisation_id is None or not may_act(user):
             return []
         asked = select(Match.incident_id).where(Match.organisation_id == user.organisation_id)
         query = query.where(or_(Incident.organisation_id == user.organisation_id, Incident.id.in_(asked)))
