@@ -77,6 +77,13 @@ def sees_all_matches(viewer: Viewer | None) -> bool:
     return viewer in (Viewer.coordinator, Viewer.reporter)
 
 
+def sees_ratings(user: User) -> bool:
+    """Reporters' after-action ratings reach matching and coordinators only: not the organisation
+    rated (it would learn who was candid about it), nor other reporters. A match's score counts
+    the rating in, and the other reasons give away the rest of it, so the score goes with it."""
+    return user.is_coordinator
+
+
 def can_change_status(viewer: Viewer | None) -> bool:
     return viewer in (Viewer.coordinator, Viewer.reporter)
 

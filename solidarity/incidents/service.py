@@ -35,6 +35,7 @@ from solidarity.incidents.models import (
     TimelineEntry,
 )
 from solidarity.matching.models import PENDING, Match, MatchStatus
+from solidarity.matching.scoring import is_rating_reason
 from solidarity.matching.service import NeedProfile, rank
 from solidarity.matching.waves import max_waves, wave_interval, wave_size
 from solidarity.members.access import may_act
@@ -580,7 +581,32 @@ def list_incidents(session: Session, user: User, *, status: str | None = None,
     return list(session.scalars(query.limit(max(1, min(limit, LIST_LIMIT)))))
 
 
-def visible_matches(session: Session, user: User, incident: Incident) -> list[Match]:
+@dataclass(frozen=True)
+class ShownMatch:
+    """A match as one person may see it: its score and reasons as access.sees_ratings allows, every
+    other attribute the match's own (read-only)."""
+
+    match: Match
+    score: float | None
+    reasons: list[str]
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "match":  # not set yet (copying): no recursion
+            raise AttributeError(name)
+        return getattr(self.match, name)
+
+
+def shown_reasons(user: User, reasons: list[str]) -> list[str]:
+    return list(reasons) if access.sees_ratings(user) else [r for r in reasons if not is_rating_reason(r)]
+
+
+def show_match(user: User, match: Match) -> ShownMatch:
+    """How every response and page shows `match` to `user` (web, API, answers)."""
+    return ShownMatch(match, match.score if access.sees_ratings(user) else None,
+                      shown_reasons(user, match.reasons or []))
+
+
+def visible_matches(session: Session, user: User, incident: Incident) -> list[ShownMatch]:
     """All matches for the reporter and coordinators, best first; only its own for a responder."""
     viewer = viewer_for(session, user, incident)
     if viewer is None:
@@ -588,7 +614,8 @@ def visible_matches(session: Session, user: User, incident: Incident) -> list[Ma
     query = select(Match).options(selectinload(Match.organisation)).where(Match.incident_id == incident.id)
     if not access.sees_all_matches(viewer):
         query = query.where(Match.organisation_id == user.organisation_id)
-    return list(session.scalars(query.order_by(Match.help_type, Match.wave, Match.score.desc(), Match.id)))
+    found = session.scalars(query.order_by(Match.help_type, Match.wave, Match.score.desc(), Match.id))
+    return [show_match(user, match) for match in found]
 
 
 def visible_match(session: Session, user: User, match_id: uuid.UUID | str) -> Match:
@@ -617,7 +644,7 @@ def _contact(incident: Incident) -> dict[str, Any] | None:
     return {"name": person.name, "phone": person.phone, "email": person.email}
 
 
-def _value(incident: Incident, name: str, viewer: Viewer, own: list[Match]) -> Any:
+def _value(user: User, incident: Incident, name: str, viewer: Viewer, own: list[Match]) -> Any:
     if name == "needs":
         return _needs_shown(viewer, incident, own)
     if name == "status":
@@ -627,9 +654,20 @@ def _value(incident: Incident, name: str, viewer: Viewer, own: list[Match]) -> A
     if name == "contact":
         return _contact(incident)
     if name == "timeline":
-        return [{"at": e.at, "kind": e.kind, "actor": e.actor_label, "data": e.data, "note": e.note}
+        return [{"at": e.at, "kind": e.kind, "actor": e.actor_label, "data": _entry_data(user, e), "note": e.note}
                 for e in incident.timeline]
     return getattr(incident, name)
+
+
+def _entry_data(user: User, entry: TimelineEntry) -> dict[str, Any]:
+    """A timeline entry's data; the candidates of a "matched" entry carry scores and reasons,
+    shown as show_match shows them."""
+    data = dict(entry.data or {})
+    if "candidates" in data and not access.sees_ratings(user):
+        data["candidates"] = [{"organisation_id": c.get("organisation_id"),
+                               "reasons": shown_reasons(user, c.get("reasons") or [])}
+                              for c in data["candidates"]]
+    return data
 
 
 def describe(session: Session, user: User, incident: Incident, *, secret: bool = False) -> dict[str, Any]:
@@ -641,7 +679,7 @@ def describe(session: Session, user: User, incident: Incident, *, secret: bool =
     names = access.fields_for(viewer, incident)
     if not secret:
         names = names - access.SECRET
-    shown = {name: _value(incident, name, viewer, own) for name in sorted(names)}
+    shown = {name: _value(user, incident, name, viewer, own) for name in sorted(names)}
     shown["viewer"] = viewer.value
     return shown
 
