@@ -51,6 +51,10 @@ DETAILS_MAX = 20_000
 NOTE_MAX = 2_000
 CHANNELS = ("web", "api", "sms")
 ACTIVE = (Status.open, Status.responding)
+# No way back from these (models.TRANSITIONS): the record is final, and nothing on it changes any
+# more, not a note, a need or a checklist tick. After-action reviews are not changes to the case
+# but its last record, and stay open once it is closed (incidents/reviews.py REVIEWABLE).
+READ_ONLY = (Status.closed, Status.withdrawn)
 # Clocks on cheap phones drift; a report "from the future" by a few minutes is still honest.
 CLOCK_SKEW = timedelta(minutes=10)
 LIST_LIMIT = 200
@@ -473,12 +477,19 @@ def add_note(session: Session, user: User, incident: Incident, note: str, *, now
     text = _clean_text(note, "note", NOTE_MAX)
     if text is None:
         raise ValidationError("note", "is required")
+    require_changeable(incident)
     with one_transaction(session):
         incident.updated_at = now
         add_to_timeline(incident, "note", now, actor=user, note=text)
         audit.record(session, user, "incident.note", incident, at=now)
         session.commit()
     return incident
+
+
+def require_changeable(incident: Incident) -> None:
+    """Refuse any change to a closed or withdrawn incident (READ_ONLY)."""
+    if incident.status in READ_ONLY:
+        raise Conflict(f"this incident is {incident.status.value} and can no longer be changed", field="status")
 
 
 def _require_active(incident: Incident) -> None:
