@@ -17,13 +17,16 @@ import pytest
 from sqlalchemy import select
 
 from solidarity.audit import AuditEvent
+from solidarity.clock import utcnow
 from solidarity.errors import Forbidden, NotFound
 from solidarity.escalation import checkins
 from solidarity.escalation.models import CheckIn
 from solidarity.incidents import lockdown, service, workspace
+from solidarity.matching.models import MatchStatus
 from solidarity.members import auth, twofactor
 from solidarity.members import service as members
 from solidarity.members.models import User, Vetting
+from solidarity.notify import links
 from solidarity.notify.models import Notification
 from solidarity.notify.outbox import enqueue
 from solidarity.offers import service as offers
@@ -296,3 +299,32 @@ def test_a_suspended_organisation_is_not_matched_and_not_notified(session, make,
     b_people = {u.id for u in net.b.users}
     assert not [n for n in session.scalars(select(Notification)) if n.id not in before and n.user_id in b_people]
     assert all(enqueue(session, person, "checkin_due", now=now, ref="K7QF") == [] for person in net.b.users)
+
+
+# -- Answering a request ---------------------------------------------------------------------------------
+
+@pytest.mark.usefixtures("twilio_settings")
+@pytest.mark.parametrize("state", STATES)
+def test_an_asked_responder_answers_by_no_path(app, session, make, net, now, state):
+    """D was asked for communications help. Its session and token were issued before; its link was
+    emailed. Once D is locked down or suspended (the state set directly, sessions left alive), no
+    path answers the request: web page, answer link, API or SMS."""
+    person = make.user(net.d, phone="+33612345678")
+    match = net.match_of(session, net.d)
+    browser, token = app.test_client(), make.token(person)
+    factories.sign_in(browser, person)
+    link = links.PATH + links.make_token(app.config["SECRET_KEY"], links.AnswerLink(match.id, person.id, True),
+                                         now=utcnow())
+    csrf = csrf_token(browser, link)
+    if state == "locked_down":
+        net.d.locked_at = now
+    else:
+        net.d.vetting_status = Vetting.suspended
+    session.commit()
+    assert to_login(browser.get(link)) and to_login(browser.post(link, data={"csrf_token": csrf}))
+    assert to_login(browser.post(f"/matches/{match.id}/answer", data={"answer": "accept", "csrf_token": csrf}))
+    assert app.test_client().post(f"/api/v1/matches/{match.id}/accept", headers=bearer(token)).status_code == 401
+    assert reply_text(text_message(app.test_client(), "+33612345678", f"YES {net.incident.ref}")) == \
+        "Message received."
+    session.expire_all()
+    assert session.get(type(match), match.id).status is MatchStatus.notified
