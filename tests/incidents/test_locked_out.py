@@ -30,7 +30,6 @@ from solidarity.notify import links
 from solidarity.notify.models import Notification
 from solidarity.notify.outbox import enqueue
 from solidarity.offers import service as offers
-from solidarity.playbook import service as playbook
 from tests import factories
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD, bearer
@@ -62,10 +61,7 @@ def give_back(session, net, org, state, now):
 @pytest.fixture
 def net(make, session, now):
     """The scenario network with the raid play loaded; A accepted the legal request."""
-    playbook.load_initial_playbook(session, now=now)
-    net = scenario.build(make, now=now)
-    service.answer_match(session, make.admin_of(net.a), net.match_of(session, net.a), True, now=now)
-    return net
+    return scenario.taken(make, session, now=now)
 
 
 def _without_tokens(html: str) -> str:

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from solidarity.incidents import service, workspace
 from solidarity.matching.models import Review
-from solidarity.playbook import service as playbook
 from solidarity.playbook.models import ChecklistProgress, PlayVersion
 from tests import factories
 from tests.conftest import csrf_token
@@ -23,10 +22,7 @@ from tests.incidents import scenario
 @pytest.fixture
 def net(make, session, now):
     """A accepted the legal request, then the reporter resolved and closed (or withdrew) the incident."""
-    playbook.load_initial_playbook(session, now=now)
-    net = scenario.build(make, now=now)
-    service.answer_match(session, make.admin_of(net.a), net.match_of(session, net.a), True, now=now)
-    return net
+    return scenario.taken(make, session, now=now)
 
 
 def end(session, net, now, how: str):
