@@ -2,8 +2,10 @@
 
 Locking an organisation down, in one transaction:
 - every browser session and API token of its people ends (a seized laptop is signed out);
-- its logins see no incident any more, its own included, and act for no one (members/access.py,
-  incidents/access.py); its phones and mailboxes receive nothing (notify/outbox.py, dispatcher);
+- its people may not act (members/access.py may_act, asked on every request by the session and
+  token loaders and by sign-in, which answers as to a wrong password): no page or API route lets
+  them read or change anything, check-ins included; its phones and mailboxes receive nothing
+  (notify/outbox.py, dispatcher);
 - SMS from its people's numbers is not trusted: no report, answer or check-in is taken from them
   (api/sms_commands.py), and the reply is the same neutral one an unknown number gets;
 - its incidents stop widening the circle: unanswered requests are withdrawn and waves held, since
