@@ -191,11 +191,11 @@ def load(session: Session, *, now: datetime) -> Loaded | None:
                       "consent_share_contacts": n % 3 != 0}, admin, actor=None, now=now)
         if entry.status is not Vetting.applied:
             members.set_vetting(session, coordinator, org, Vetting.vetted.value, now=now)
-        if entry.status is Vetting.suspended:
-            members.set_vetting(session, coordinator, org, Vetting.suspended.value, now=now)
         for spec in entry.offers:
             help_type, coverage, capacity = spec.split()
             _offer(session, org, help_type, _coverage(coverage, org), int(capacity), now=now)
+        if entry.status is Vetting.suspended:  # after its offers: a suspended admin adds none
+            members.set_vetting(session, coordinator, org, Vetting.suspended.value, now=now)
         built[entry.name] = org
     applicant, voucher = (built[name] for name in HALF_VOUCHED)
     members.vouch(session, voucher.users[0], applicant, now=now)

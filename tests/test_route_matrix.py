@@ -14,6 +14,11 @@ cover that). Outcomes:
   403    refused                        404  hidden (not found, or not one you may know of)
   in     done (2xx, or any other redirect) bad  input refused (400, 409, 422)
 A server error is never an outcome: it fails the test.
+
+test_no_access_over_every_route adds four callers who hold A's logins (member_a's and admin_a's
+session and token, issued before) after A was locked down or suspended: each must meet every
+route exactly as an anonymous visitor does (members/access.py's may_act, asked by the session and
+token loaders), so none of them is ever "in" where the anonymous column is not.
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from sqlalchemy import select
 
 from solidarity.clock import utcnow
 from solidarity.escalation import checkins
-from solidarity.members.models import User
+from solidarity.members.models import User, Vetting
 from solidarity.notify import links
 from solidarity.playbook import service as playbook
 from solidarity.playbook.models import PlayStep
@@ -37,6 +42,11 @@ from tests.factories import bearer
 from tests.incidents import scenario
 
 ROLES = ("anonymous", "member_a", "member_b", "asked", "not_asked", "admin_a", "coordinator", "disabled")
+# A's member and admin, their credentials issued, then A locked down or suspended for the request.
+NO_ACCESS = {"locked_member": ("member_a", "locked"), "locked_admin": ("admin_a", "locked"),
+             "suspended_member": ("member_a", "suspended"), "suspended_admin": ("admin_a", "suspended")}
+# Routes anyone may reach signed out: there the callers above are "in" as the anonymous are.
+PUBLIC = {"api-docs.openapi_json", "auth.login", "members.apply", "static"}
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 
 # Input that passes validation where an empty body would stop every caller at the same 400/422 and
@@ -204,6 +214,7 @@ class World:
         return path
 
     def call(self, app, role: str, endpoint: str, method: str, rule: str):
+        role, state = NO_ACCESS.get(role, (role, None))
         person = self.people[role]
         path = self.path(rule)
         client, headers, body = app.test_client(), {}, {}
@@ -212,19 +223,30 @@ class World:
             body = {"json": BODIES.get(endpoint, {})} if method in ("POST", "PUT", "PATCH") else {}
         else:
             if person is not None:
-                assert factories.sign_in(client, person).status_code == 302
+                # Unless an earlier caller took the access away (the coordinator locked A down).
+                signed_in = factories.sign_in(client, person).status_code == 302
+                assert signed_in or self.net.reporter_org.locked_at is not None
             # A valid CSRF token of the caller's own session: the rules, not the token, decide.
             body = {"data": {**BODIES.get(endpoint, {}),
                              "csrf_token": csrf_token(client, "/account" if person is not None else "/login")}}
         if role == "disabled":  # credentials issued, then the account disabled: they must be dead
             person.active = False
-            self.session.commit()
+        org = self.net.reporter_org
+        # Set directly, not through lockdown.lock_down or a suspension (which end sessions and revoke
+        # tokens): the state itself must refuse them on every request.
+        before = org.locked_at, org.vetting_status
+        if state == "locked":
+            org.locked_at = utcnow()
+        if state == "suspended":
+            org.vetting_status = Vetting.suspended
+        self.session.commit()
         try:
             return client.open(path, method=method, headers=headers, **body)
         finally:
             if role == "disabled":
                 person.active = True
-                self.session.commit()
+            org.locked_at, org.vetting_status = before
+            self.session.commit()
 
 
 def outcome(response) -> str:
@@ -262,3 +284,11 @@ def test_route(world, app, endpoint, method, rule):
     # get in come late (the coordinator, then the disabled account, refused whatever happened).
     got = " ".join(outcome(world.call(app, role, endpoint, method, rule)) for role in ROLES)
     assert got == EXPECTED.get(f"{endpoint} {method}"), f'"{endpoint} {method}": "{got}",'
+
+
+@pytest.mark.parametrize("endpoint, method, rule", ROUTES, ids=[f"{e}-{m}" for e, m, _ in ROUTES])
+def test_no_access_over_every_route(world, app, endpoint, method, rule):
+    anonymous = EXPECTED[f"{endpoint} {method}"].split()[0]
+    assert endpoint in PUBLIC or anonymous in ("login", "401", "403", "404"), "a route open to everyone"
+    got = {role: outcome(world.call(app, role, endpoint, method, rule)) for role in NO_ACCESS}
+    assert got == dict.fromkeys(NO_ACCESS, anonymous)

@@ -102,8 +102,10 @@ class MatchOut(Schema):
     organisation_id = fields.UUID(required=True)
     organisation_name = fields.Function(lambda m: m.organisation.name, required=True)
     wave = fields.Integer(required=True)
-    score = fields.Float(required=True)
-    reasons = fields.List(fields.String(), required=True, metadata={"description": "why it was asked, in words"})
+    score = fields.Float(required=True, allow_none=True,
+                         metadata={"description": "coordinators only (null for others): it counts the ratings in"})
+    reasons = fields.List(fields.String(), required=True,
+                          metadata={"description": "why it was asked, in words; ratings for coordinators only"})
     status = fields.Function(lambda m: m.status.value, required=True,
                              metadata={"description": "proposed, notified, accepted, declined, expired, completed"})
     created_at = fields.DateTime(required=True)

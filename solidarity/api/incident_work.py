@@ -126,10 +126,10 @@ class Checklist(MethodView):
 class ChecklistStep(MethodView):
     @blp.arguments(MarkIn)
     @blp.response(200, ChecklistOut)
-    @errors(401, 403, 404, 422)
+    @errors(401, 403, 404, 409, 422)
     def put(self, data, incident_id, step_id):
         """Tick (done true) or untick one step: reporter and coordinators any step; responders
-        that took the case the responders' steps."""
+        that took the case the responders' steps. Not once the incident is closed or withdrawn (409)."""
         user, incident = _incident(incident_id)
         workspace.mark(db.session, user, incident, step_id, data["done"], now=utcnow())
         return workspace.checklist(db.session, user, incident)

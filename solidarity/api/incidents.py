@@ -100,7 +100,7 @@ class IncidentMatches(MethodView):
 def _answer(match_id, accept: bool):
     user = current_api_user()
     match = service.visible_match(db.session, user, match_id)
-    return service.answer_match(db.session, user, match, accept, now=utcnow())
+    return service.show_match(user, service.answer_match(db.session, user, match, accept, now=utcnow()))
 
 
 @blp.route("/matches/<uuid:match_id>/accept")

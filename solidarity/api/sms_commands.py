@@ -22,7 +22,7 @@ from solidarity.incidents import service as incidents
 from solidarity.incidents.models import Incident
 from solidarity.matching.models import PENDING, Match
 from solidarity.members import service as members
-from solidarity.members.access import is_locked_down
+from solidarity.members.access import access_state, may_act
 from solidarity.members.models import Organisation, Role, User, Vetting
 from solidarity.notify import inbound, messages
 from solidarity.notify import service as notify
@@ -44,9 +44,10 @@ def handle(session: Session, phone: str, body: str, *, now: datetime) -> str | N
     command = inbound.parse(body, settings()["HELP_TYPES"])
     found = [u for u in members.find_users_by_phone(session, phone) if u.active]
     # A locked-down organisation's numbers are not trusted until a coordinator re-verifies it
-    # (incidents/lockdown.py): the sender is treated as unknown, and coordinators learn from the
-    # audit trail that the number is in use. A STOP is still honoured: it only withholds.
-    users = [u for u in found if not is_locked_down(u)]
+    # (incidents/lockdown.py), nor a suspended one's (members/access.py, the rule every path asks):
+    # the sender is treated as unknown, and coordinators learn from the audit trail that the number
+    # is in use. A STOP is still honoured: it only withholds.
+    users = [u for u in found if may_act(u)]
     if command.kind == "stop":
         notify.set_sms_opt_out(session, found, True, now=now)
         return messages.reply("stop", _language(users)) if users else None
@@ -68,8 +69,10 @@ def handle(session: Session, phone: str, body: str, *, now: datetime) -> str | N
 
 
 def _record_untrusted(session: Session, found: list[User], command: Command, *, now: datetime) -> None:
-    for org in {u.organisation_id: u.organisation for u in found if is_locked_down(u)}.values():
-        audit.record(session, "sms", "sms.untrusted", org, at=now, command=command.kind)
+    refused = {u.organisation_id: u for u in found if not may_act(u) and u.organisation is not None}
+    for user in refused.values():
+        audit.record(session, "sms", "sms.untrusted", user.organisation, at=now, command=command.kind,
+                     state=access_state(user).value)
     session.commit()
 
 

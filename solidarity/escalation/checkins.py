@@ -22,6 +22,7 @@ from solidarity.escalation.models import OPEN, CheckIn, CheckInState
 from solidarity.extensions import settings
 from solidarity.incidents import refs
 from solidarity.incidents.models import Incident, Status
+from solidarity.members.access import may_act
 from solidarity.members.models import Organisation, User, Vetting
 from solidarity.records import get_or_404
 
@@ -63,7 +64,8 @@ def _responders(session: Session, value: Iterable[Any], own_org_id: uuid.UUID) -
 
 
 def _may_act_for(user: User, org_id: uuid.UUID) -> bool:
-    return user.active and (user.is_coordinator or user.organisation_id == org_id)
+    # may_act: a locked-down organisation's login is perhaps a captor's, who would silence the switch.
+    return may_act(user) and (user.is_coordinator or user.organisation_id == org_id)
 
 
 def _new_ref(session: Session) -> str:
@@ -150,8 +152,8 @@ def confirm_checkin(session: Session, who: User | Organisation, ref: str | None,
     webhook, after its own sender and PIN checks). Without `ref`, the organisation's only open
     check-in is meant. A missed check-in confirmed late calls off the alarm: whoever was alerted is told.
     """
-    if isinstance(who, User) and not who.active:
-        raise Forbidden("this account is disabled")
+    if isinstance(who, User) and not may_act(who):
+        raise Forbidden("this account may not act")
     checkin = _find_open(session, who, ref)
     was_missed = checkin.state is CheckInState.missed
     due = now + timedelta(hours=checkin.interval_hours)
@@ -234,7 +236,7 @@ def visible_checkins(session: Session, user: User, *, incident: Incident | None 
     if incident is not None:
         query = query.where(CheckIn.incident_id == incident.id)
     if not user.is_coordinator:
-        if user.organisation_id is None or not user.active:
+        if user.organisation_id is None or not may_act(user):
             return []
         alerted = [c.id for c in session.scalars(select(CheckIn).where(CheckIn.state == CheckInState.missed))
                    if str(user.organisation_id) in c.responder_org_ids]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from solidarity.incidents.models import DISCLOSABLE, Incident
 from solidarity.matching.models import Match, MatchStatus
-from solidarity.members.access import is_locked_down, is_member_of
+from solidarity.members.access import is_member_of, may_act
 from solidarity.members.models import User
 
 
@@ -52,11 +52,10 @@ def own_matches(user: User, incident: Incident, matches: Iterable[Match]) -> lis
 
 def viewer_of(user: User | None, incident: Incident, matches: Iterable[Match]) -> Viewer | None:
     """How `user` sees `incident`, given matches of it (any; only their organisation's count)."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
-        return None
-    if is_locked_down(user):
+    if user is None or not getattr(user, "is_authenticated", False) or not may_act(user):
         # Whoever holds a locked organisation's login must learn nothing: not its own incidents
-        # (the adversary's first target), nor those of others it was asked to help.
+        # (the adversary's first target), nor those of others it was asked to help; a suspended
+        # organisation no longer reads the cases it took.
         return None
     own = own_matches(user, incident, matches)
     return next((viewer for viewer, rule in RULES if rule(user, incident, own)), None)
@@ -78,13 +77,20 @@ def sees_all_matches(viewer: Viewer | None) -> bool:
     return viewer in (Viewer.coordinator, Viewer.reporter)
 
 
+def sees_ratings(user: User) -> bool:
+    """Reporters' after-action ratings reach matching and coordinators only: not the organisation
+    rated (it would learn who was candid about it), nor other reporters. A match's score counts
+    the rating in, and the other reasons give away the rest of it, so the score goes with it."""
+    return user.is_coordinator
+
+
 def can_change_status(viewer: Viewer | None) -> bool:
     return viewer in (Viewer.coordinator, Viewer.reporter)
 
 
 def can_answer(user: User, match: Match) -> bool:
     """Only people of the asked organisation answer for it; coordinators do not answer on its behalf."""
-    return user.active and is_member_of(user, match.organisation_id) and not is_locked_down(user)
+    return may_act(user) and is_member_of(user, match.organisation_id)
 
 
 def reveals_secret(viewer: Viewer | None, shown: Iterable[str]) -> list[str]:

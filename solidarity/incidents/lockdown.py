@@ -2,8 +2,10 @@
 
 Locking an organisation down, in one transaction:
 - every browser session and API token of its people ends (a seized laptop is signed out);
-- its logins see no incident any more, its own included, and act for no one (members/access.py,
-  incidents/access.py); its phones and mailboxes receive nothing (notify/outbox.py, dispatcher);
+- its people may not act (members/access.py may_act, asked on every request by the session and
+  token loaders and by sign-in, which answers as to a wrong password): no page or API route lets
+  them read or change anything, check-ins included; its phones and mailboxes receive nothing
+  (notify/outbox.py, dispatcher);
 - SMS from its people's numbers is not trusted: no report, answer or check-in is taken from them
   (api/sms_commands.py), and the reply is the same neutral one an unknown number gets;
 - its incidents stop widening the circle: unanswered requests are withdrawn and waves held, since
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from solidarity import audit
@@ -26,7 +28,7 @@ from solidarity.incidents.models import Incident, NeedState
 from solidarity.incidents.service import ACTIVE
 from solidarity.matching.models import PENDING, Match, MatchStatus
 from solidarity.members import auth
-from solidarity.members.models import ApiToken, Organisation, User
+from solidarity.members.models import Organisation, User
 from solidarity.notify.outbox import enqueue
 
 NOTICE = "case_paused"  # notify/messages.py: the reference and nothing else
@@ -43,11 +45,7 @@ def lock_down(session: Session, actor: User, org: Organisation, *, now: datetime
     if org.locked_at is not None:
         raise Conflict("the organisation is already locked down", field="organisation")
     org.locked_at = now
-    user_ids = [u.id for u in org.users]
-    sessions = sum(auth.end_all_sessions(session, user, now=now) for user in org.users)
-    # One statement for every person (auth.revoke_tokens commits per user, and this must be atomic).
-    tokens = session.execute(update(ApiToken).where(ApiToken.user_id.in_(user_ids), ApiToken.revoked_at.is_(None))
-                             .values(revoked_at=now)).rowcount if user_ids else 0
+    sessions, tokens = auth.end_access(session, list(org.users), now=now)
     incidents = list(session.scalars(select(Incident).where(Incident.organisation_id == org.id)))
     withdrawn = told = 0
     for incident in incidents:

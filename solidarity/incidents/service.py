@@ -37,9 +37,10 @@ from solidarity.incidents.models import (
 )
 from solidarity.locks import lock_row
 from solidarity.matching.models import PENDING, Match, MatchStatus
+from solidarity.matching.scoring import is_rating_reason
 from solidarity.matching.service import NeedProfile, load_of, rank
 from solidarity.matching.waves import max_waves, wave_interval, wave_size
-from solidarity.members.access import is_locked_down
+from solidarity.members.access import may_act
 from solidarity.members.models import Organisation, Role, User, Vetting
 from solidarity.notify.models import Notification
 from solidarity.notify.outbox import enqueue
@@ -52,6 +53,10 @@ DETAILS_MAX = 20_000
 NOTE_MAX = 2_000
 CHANNELS = ("web", "api", "sms")
 ACTIVE = (Status.open, Status.responding)
+# No way back from these (models.TRANSITIONS): the record is final, and nothing on it changes any
+# more, not a note, a need or a checklist tick. After-action reviews are not changes to the case
+# but its last record, and stay open once it is closed (incidents/reviews.py REVIEWABLE).
+READ_ONLY = (Status.closed, Status.withdrawn)
 # Clocks on cheap phones drift; a report "from the future" by a few minutes is still honest.
 CLOCK_SKEW = timedelta(minutes=10)
 LIST_LIMIT = 200
@@ -558,12 +563,19 @@ def add_note(session: Session, user: User, incident: Incident, note: str, *, now
     text = _clean_text(note, "note", NOTE_MAX)
     if text is None:
         raise ValidationError("note", "is required")
+    require_changeable(incident)
     with one_transaction(session):
         incident.updated_at = now
         add_to_timeline(incident, "note", now, actor=user, note=text)
         audit.record(session, user, "incident.note", incident, at=now)
         session.commit()
     return incident
+
+
+def require_changeable(incident: Incident) -> None:
+    """Refuse any change to a closed or withdrawn incident (READ_ONLY)."""
+    if incident.status in READ_ONLY:
+        raise Conflict(f"this incident is {incident.status.value} and can no longer be changed", field="status")
 
 
 def _require_active(incident: Incident) -> None:
@@ -654,7 +666,7 @@ def list_incidents(session: Session, user: User, *, status: str | None = None,
     query = select(Incident).options(selectinload(Incident.needs)).order_by(Incident.created_at.desc(),
                                                                             Incident.id)
     if not user.is_coordinator:
-        if user.organisation_id is None or not user.active or is_locked_down(user):
+        if user.organisation_id is None or not may_act(user):
             return []
         asked = select(Match.incident_id).where(Match.organisation_id == user.organisation_id)
         query = query.where(or_(Incident.organisation_id == user.organisation_id, Incident.id.in_(asked)))
@@ -666,7 +678,32 @@ def list_incidents(session: Session, user: User, *, status: str | None = None,
     return list(session.scalars(query.limit(max(1, min(limit, LIST_LIMIT)))))
 
 
-def visible_matches(session: Session, user: User, incident: Incident) -> list[Match]:
+@dataclass(frozen=True)
+class ShownMatch:
+    """A match as one person may see it: its score and reasons as access.sees_ratings allows, every
+    other attribute the match's own (read-only)."""
+
+    match: Match
+    score: float | None
+    reasons: list[str]
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "match":  # not set yet (copying): no recursion
+            raise AttributeError(name)
+        return getattr(self.match, name)
+
+
+def shown_reasons(user: User, reasons: list[str]) -> list[str]:
+    return list(reasons) if access.sees_ratings(user) else [r for r in reasons if not is_rating_reason(r)]
+
+
+def show_match(user: User, match: Match) -> ShownMatch:
+    """How every response and page shows `match` to `user` (web, API, answers)."""
+    return ShownMatch(match, match.score if access.sees_ratings(user) else None,
+                      shown_reasons(user, match.reasons or []))
+
+
+def visible_matches(session: Session, user: User, incident: Incident) -> list[ShownMatch]:
     """All matches for the reporter and coordinators, best first; only its own for a responder."""
     viewer = viewer_for(session, user, incident)
     if viewer is None:
@@ -674,7 +711,8 @@ def visible_matches(session: Session, user: User, incident: Incident) -> list[Ma
     query = select(Match).options(selectinload(Match.organisation)).where(Match.incident_id == incident.id)
     if not access.sees_all_matches(viewer):
         query = query.where(Match.organisation_id == user.organisation_id)
-    return list(session.scalars(query.order_by(Match.help_type, Match.wave, Match.score.desc(), Match.id)))
+    found = session.scalars(query.order_by(Match.help_type, Match.wave, Match.score.desc(), Match.id))
+    return [show_match(user, match) for match in found]
 
 
 def visible_match(session: Session, user: User, match_id: uuid.UUID | str) -> Match:
@@ -729,13 +767,13 @@ def actor_name(entry: TimelineEntry, names: dict[uuid.UUID, str]) -> str:
     return ACTOR_NEUTRAL.get(entry.actor_label, ACTOR_NEUTRAL["member"])
 
 
-def _timeline(session: Session, incident: Incident) -> list[dict[str, Any]]:
+def _timeline(session: Session, user: User, incident: Incident) -> list[dict[str, Any]]:
     names = timeline_actors(session, incident.timeline)
-    return [{"at": e.at, "kind": e.kind, "actor": actor_name(e, names), "data": e.data, "note": e.note}
+    return [{"at": e.at, "kind": e.kind, "actor": actor_name(e, names), "data": _entry_data(user, e), "note": e.note}
             for e in incident.timeline]
 
 
-def _value(session: Session, incident: Incident, name: str, viewer: Viewer, own: list[Match]) -> Any:
+def _value(session: Session, user: User, incident: Incident, name: str, viewer: Viewer, own: list[Match]) -> Any:
     if name == "needs":
         return _needs_shown(viewer, incident, own)
     if name == "status":
@@ -745,8 +783,19 @@ def _value(session: Session, incident: Incident, name: str, viewer: Viewer, own:
     if name == "contact":
         return _contact(incident)
     if name == "timeline":
-        return _timeline(session, incident)
+        return _timeline(session, user, incident)
     return getattr(incident, name)
+
+
+def _entry_data(user: User, entry: TimelineEntry) -> dict[str, Any]:
+    """A timeline entry's data; the candidates of a "matched" entry carry scores and reasons,
+    shown as show_match shows them."""
+    data = dict(entry.data or {})
+    if "candidates" in data and not access.sees_ratings(user):
+        data["candidates"] = [{"organisation_id": c.get("organisation_id"),
+                               "reasons": shown_reasons(user, c.get("reasons") or [])}
+                              for c in data["candidates"]]
+    return data
 
 
 def describe(session: Session, user: User, incident: Incident, *, secret: bool = False) -> dict[str, Any]:
@@ -758,7 +807,7 @@ def describe(session: Session, user: User, incident: Incident, *, secret: bool =
     names = access.fields_for(viewer, incident)
     if not secret:
         names = names - access.SECRET
-    shown = {name: _value(session, incident, name, viewer, own) for name in sorted(names)}
+    shown = {name: _value(session, user, incident, name, viewer, own) for name in sorted(names)}
     shown["viewer"] = viewer.value
     return shown
 

@@ -17,7 +17,7 @@ from solidarity.incidents.access import Viewer
 from solidarity.incidents.models import Incident
 
 # The incidents service's viewer rule, shared so the checklist follows the same need to know.
-from solidarity.incidents.service import viewer_for
+from solidarity.incidents.service import READ_ONLY, require_changeable, viewer_for
 from solidarity.members.models import User
 from solidarity.playbook import service as playbook
 from solidarity.playbook.models import ChecklistProgress, PlayStep, PlayVersion
@@ -54,7 +54,8 @@ def checklist(session: Session, user: User, incident: Incident) -> Checklist | N
     version = session.get(PlayVersion, incident.play_version_id)
     progress = playbook.progress_for(session, incident.id)
     accepted = viewer is Viewer.accepted
-    return Checklist(version, [StepState(step, progress.get(step.id),
+    final = incident.status in READ_ONLY
+    return Checklist(version, [StepState(step, progress.get(step.id), not final and
                                          playbook.can_mark(user, incident, step, accepted_responder=accepted))
                                for step in version.steps])
 
@@ -65,6 +66,7 @@ def mark(session: Session, user: User, incident: Incident, step_id: uuid.UUID | 
     viewer = viewer_for(session, user, incident)
     if viewer is None:
         raise NotFound("no such incident", field="id")
+    require_changeable(incident)
     step = playbook.get_step(session, step_id)
     return playbook.mark_step(session, user, incident, step, done, now=now,
                               accepted_responder=viewer is Viewer.accepted)

@@ -142,12 +142,21 @@ def _history_reasons(history: History) -> tuple[str, ...]:
     return tuple(reasons)
 
 
+# How the rating reason begins: ratings reach matching and coordinators only (incidents/access.py
+# sees_ratings), so whoever else reads a match's reasons gets them without this one.
+RATING_REASON = "rated "
+
+
+def is_rating_reason(reason: str) -> bool:
+    return reason.startswith(RATING_REASON)
+
+
 def _rating_reasons(history: History) -> tuple[str, ...]:
     if not history.rated:
         return ()
     average = history.rating_total / history.rated
     reviews = "review" if history.rated == 1 else "reviews"
-    return (f"rated {average:.1f} of {BEST_RATING} by reporters ({history.rated} {reviews})",)
+    return (f"{RATING_REASON}{average:.1f} of {BEST_RATING} by reporters ({history.rated} {reviews})",)
 
 
 def score(facts: Facts) -> Score:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from solidarity import audit
 from solidarity.errors import Checks, Forbidden, NotFound
+from solidarity.members.access import access_state, may_act
 from solidarity.members.models import ApiToken, SignInSession, User
 from solidarity.members.passwords import check_strength, hash_password, needs_rehash, verify_password
 from solidarity.members.service import find_user_by_email
@@ -26,11 +27,16 @@ def _digest(secret: str) -> str:
 
 def authenticate(session: Session, email: str, password: str, *, now: datetime) -> User | None:
     """The user for these credentials, or None. Audits both outcomes; takes as long either way.
-    A user with two-factor on is not signed in yet: see twofactor.verify."""
+    A user with two-factor on is not signed in yet: see twofactor.verify.
+
+    Someone who may not act (access.access_state: disabled, locked down, suspended) gets the same
+    None as a wrong password, so the sign-in page cannot tell a captor that a lockdown exists;
+    the audit trail tells the coordinators that the right password was used."""
     user = find_user_by_email(session, email)
     ok = verify_password(user.password_hash if user else None, password)
-    if not ok or user is None or not user.active:
-        audit.record(session, user, "auth.login_failed", user, at=now)
+    if not ok or not may_act(user):
+        details = {"refused": access_state(user).value} if ok and user is not None else {}
+        audit.record(session, user, "auth.login_failed", user, at=now, **details)
         session.commit()
         return None
     if needs_rehash(user.password_hash):
@@ -60,7 +66,8 @@ def load_session(session: Session, secret: str, *, now: datetime, idle: timedelt
     row = session.get(SignInSession, _digest(secret))
     if row is None or row.ended_at is not None:
         return None
-    if now - row.last_seen_at > idle or now - row.created_at > absolute or not row.user.active:
+    # Checked on every request, so a lockdown or suspension ends a session that was somehow missed.
+    if now - row.last_seen_at > idle or now - row.created_at > absolute or not may_act(row.user):
         row.ended_at = now
         session.commit()
         return None
@@ -86,10 +93,27 @@ def end_all_sessions(session: Session, user: User, *, now: datetime, keep: str |
     return session.execute(query.values(ended_at=now)).rowcount
 
 
+def end_access(session: Session, users: list[User], *, now: datetime) -> tuple[int, int]:
+    """End every browser session and revoke every API token of `users` (an organisation locked down
+    or suspended): (sessions ended, tokens revoked). The caller commits, so it is one transaction
+    with whatever removed the access. Lifting the state later brings none of them back."""
+    ids = [user.id for user in users]
+    if not ids:
+        return 0, 0
+    sessions = session.execute(update(SignInSession).where(SignInSession.user_id.in_(ids),
+                                                           SignInSession.ended_at.is_(None))
+                               .values(ended_at=now)).rowcount
+    tokens = session.execute(update(ApiToken).where(ApiToken.user_id.in_(ids), ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=now)).rowcount
+    return sessions, tokens
+
+
 def change_password(session: Session, user: User, current: str, new: str, *, now: datetime,
                     keep_session: str | None = None) -> User:
     """Set a new password after proving the current one, and end every other browser session of the
     user: whoever learned the old password (an admin who set it, a seized laptop) is signed out."""
+    if not may_act(user):
+        raise Forbidden("you cannot change this password")
     checks = Checks()
     if not verify_password(user.password_hash, current or ""):
         checks.fail("current_password", "is not your current password")
@@ -107,7 +131,8 @@ def set_active(session: Session, actor: User, user: User, active: bool, *, now: 
     """Disable or re-enable an account. Disabling ends every browser session and revokes every API
     token of the person at once (a seized phone, someone who left), so re-enabling later does not
     bring an old session back to life."""
-    if not (actor.is_coordinator or (actor.is_org_admin and actor.organisation_id == user.organisation_id)):
+    if not may_act(actor) or not (actor.is_coordinator or (actor.is_org_admin
+                                                            and actor.organisation_id == user.organisation_id)):
         raise Forbidden("only the organisation's admins and the coordinators disable accounts")
     if actor.id == user.id:
         raise Forbidden("you cannot disable your own account")
@@ -135,7 +160,7 @@ def user_for_token(session: Session, token: str, *, now: datetime) -> User | Non
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
-    if row is None or row.revoked_at is not None or not row.user.active:
+    if row is None or row.revoked_at is not None or not may_act(row.user):
         return None
     if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
         row.last_used_at = now

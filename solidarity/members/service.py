@@ -196,7 +196,13 @@ def _apply_vetting(session: Session, actor: User, org: Organisation, new: Vettin
     if new is Vetting.vetted:
         org.vetted_at, org.vetted_by_id = now, actor.id
     org.updated_at = now
-    audit.record(session, actor, "organisation.vetting", org, at=now, old=old.value, new=new.value)
+    details = {}
+    if new is Vetting.suspended and old is not Vetting.suspended:
+        # Suspension removes access (access.access_state): its people's sessions and tokens end now,
+        # so reinstating the organisation later does not bring an old login back to life.
+        from solidarity.members import auth  # auth imports this module (find_user_by_email)
+        details["sessions_ended"], details["tokens_revoked"] = auth.end_access(session, list(org.users), now=now)
+    audit.record(session, actor, "organisation.vetting", org, at=now, old=old.value, new=new.value, **details)
 
 
 def set_vetting(session: Session, actor: User, org: Organisation, status: str, *, now: datetime) -> Organisation:
@@ -264,6 +270,9 @@ def update_user(session: Session, actor: User, user: User, data: Mapping[str, An
     """Change a user. Changing one's own email or phone (where alerts go) needs `current_password`:
     a session left open on a shared or seized computer must not be enough to redirect the alerts."""
     own = actor.id == user.id
+    if not access.may_act(actor):
+        # A captor holding a locked-down login must not move its alerts or keep it after re-verification.
+        raise Forbidden("you cannot change this user")
     if not own and not (user.organisation_id and access.can_manage_org(actor, user.organisation_id)):
         raise Forbidden("you cannot change this user")
     data = dict(data)

@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from solidarity import audit
 from solidarity.errors import Conflict, Forbidden, NotFound, ValidationError
 from solidarity.extensions import keyring
+from solidarity.members.access import may_act
 from solidarity.members.auth import end_all_sessions
 from solidarity.members.models import RecoveryCode, User
 from solidarity.members.service import find_user_by_email
@@ -96,6 +97,8 @@ def _clean_totp(code: str | None) -> str:
 def confirm_enrolment(session: Session, user: User, code: str | None, *, now: datetime) -> list[str]:
     """Turn two-factor on once the app proves it holds the secret; return the recovery codes, which
     are shown this once and stored only hashed."""
+    if not may_act(user):  # a captor enrolling its own app would keep the account after re-verification
+        raise Forbidden("two-factor sign-in cannot be set up for this account now")
     if user.two_factor_enabled:
         raise Conflict("two-factor sign-in is already on", field=_CODE_FIELD)
     if user.totp_secret is None:

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, selectinload
 from solidarity.clock import utcnow
 from solidarity.errors import DecryptionError
 from solidarity.extensions import db, settings
-from solidarity.members.access import is_locked_down
+from solidarity.members.access import access_state, may_act
 from solidarity.members.models import User
 from solidarity.notify import messages
 from solidarity.notify.channels import (
@@ -196,8 +196,8 @@ def _precheck(row: Notification) -> tuple[Failure, str] | None:
     user = row.user
     if not user.active:
         return Failure.inactive, "the account was disabled"
-    if is_locked_down(user):  # locked after the row was queued
-        return Failure.inactive, "the organisation is locked down"
+    if not may_act(user):  # locked down or suspended after the row was queued
+        return Failure.inactive, f"the organisation is {access_state(user).value.replace('_', ' ')}"
     if row.channel is Channel.sms and user.sms_opted_out_at is not None:
         return Failure.opted_out, "the person texted STOP"
     if row.channel is Channel.sms and user.phone_index is None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from solidarity.members.access import is_locked_down
+from solidarity.members.access import may_act
 from solidarity.members.models import User
 from solidarity.notify.models import Channel, Delivery, Notification
 
@@ -38,7 +38,8 @@ def enqueue(session: Session, user: User, template: str, *, now: datetime, incid
     rows = [Notification(user_id=user.id, channel=channel, template=template, params=params,
                          incident_id=getattr(incident, "id", None), match_id=getattr(match, "id", None),
                          status=Delivery.queued, next_attempt_at=now, created_at=now, updated_at=now)
-            # A locked-down organisation's phones and mailboxes may be in an adversary's hands.
-            for channel in channels_for(user) if user.active and not is_locked_down(user)]
+            # Nobody who may not act is sent anything: a locked-down organisation's phones and
+            # mailboxes may be in an adversary's hands, a suspended one is no longer a member.
+            for channel in channels_for(user) if may_act(user)]
     session.add_all(rows)
     return rows

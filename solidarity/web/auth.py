@@ -18,6 +18,7 @@ from solidarity.clock import utcnow
 from solidarity.extensions import db, limiter
 from solidarity.members import auth as auth_service
 from solidarity.members import twofactor
+from solidarity.members.access import may_act
 from solidarity.members.models import User
 
 bp = Blueprint("auth", __name__)
@@ -83,7 +84,8 @@ def _pending_user() -> User | None:
     if not pending or utcnow().timestamp() - pending.get("at", 0) > PENDING_SECONDS:
         return None
     user = db.session.get(User, uuid.UUID(pending["user"]))
-    return user if user is not None and user.active and user.two_factor_enabled else None
+    # Locked down or suspended between the password and the code: refused like an expired step.
+    return user if may_act(user) and user.two_factor_enabled else None
 
 
 @bp.route("/login/code", methods=["GET", "POST"])

@@ -175,6 +175,7 @@ def show(incident_id):
                            matches=service.visible_matches(db.session, current_user, incident),
                            all_matches=access.sees_all_matches(viewer), manages=manages,
                            active=incident.status in service.ACTIVE,
+                           final=incident.status in service.READ_ONLY,
                            transitions=service.allowed_transitions(incident) if manages else [],
                            checklist=workspace.checklist(db.session, current_user, incident),
                            update_form=UpdateForm(), need_form=need_form, review_form=ReviewForm(),

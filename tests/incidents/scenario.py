@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from solidarity.incidents import service
 from solidarity.incidents.models import Incident
 from solidarity.matching.models import Match
 from solidarity.members.models import Organisation, User
+from solidarity.playbook import service as playbook
 from tests.factories import Factory
 
 SECRET_SUMMARY = "Police raided the Nairobi office of Haki Watch"
@@ -62,4 +64,13 @@ def file(make: Factory, net: Network, *, now, severity: int = 4, disclosure=("su
 def build(make: Factory, *, now, **options) -> Network:
     net = members(make)
     file(make, net, now=now, **options)
+    return net
+
+
+def taken(make: Factory, session, *, now) -> Network:
+    """`build` with the first playbook loaded (the incident follows the raid play, with a checklist)
+    and A's acceptance of the legal request."""
+    playbook.load_initial_playbook(session, now=now)
+    net = build(make, now=now)
+    service.answer_match(session, make.admin_of(net.a), net.match_of(session, net.a), True, now=now)
     return net

@@ -9,14 +9,16 @@ import pytest
 from solidarity.incidents import access
 from solidarity.incidents.access import Viewer
 from solidarity.matching.models import MatchStatus
-from solidarity.members.models import Role
+from solidarity.members.models import Role, Vetting
 
 REPORTER, RESPONDER, OTHER = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 INCIDENT = SimpleNamespace(id=uuid.uuid4(), organisation_id=REPORTER, disclosure=["details", "contact"])
 
 
-def person(org, role=Role.member, active=True, locked=False):
-    organisation = None if org is None else SimpleNamespace(id=org, locked_at="2026-11-22" if locked else None)
+def person(org, role=Role.member, active=True, locked=False, suspended=False):
+    organisation = None if org is None else SimpleNamespace(
+        id=org, locked_at="2026-11-22" if locked else None,
+        vetting_status=Vetting.suspended if suspended else Vetting.vetted)
     return SimpleNamespace(organisation_id=org, organisation=organisation, role=role, active=active,
                            is_authenticated=True, is_coordinator=role is Role.coordinator)
 
@@ -41,6 +43,9 @@ def match(org, status, incident=INCIDENT):
     # Lockdown (incidents/lockdown.py): its logins see nothing, neither their own nor others' incidents.
     (person(REPORTER, Role.org_admin, locked=True), [], None),
     (person(RESPONDER, locked=True), [match(RESPONDER, MatchStatus.accepted)], None),
+    # Suspension (members/access.py): nor does a suspended organisation, not even the case it took.
+    (person(REPORTER, Role.org_admin, suspended=True), [], None),
+    (person(RESPONDER, suspended=True), [match(RESPONDER, MatchStatus.accepted)], None),
     (None, [], None),
 ])
 def test_viewer(user, matches, viewer):

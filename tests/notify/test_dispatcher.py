@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from solidarity.members.models import Vetting
 from solidarity.notify import dispatcher, outbox
 from solidarity.notify.channels import AmbiguousError, PermanentError, TransientError
 from solidarity.notify.dispatcher import Policy
@@ -236,6 +237,21 @@ def test_disabled_account_gets_nothing(session, person, now):
     session.commit()
     run(session, now, Recorder(), Recorder())
     assert {(r.status, r.failure) for r in rows(session)} == {(Delivery.failed, Failure.inactive)}
+
+
+@pytest.mark.parametrize("state", ["locked down", "suspended"])
+def test_an_organisation_locked_down_or_suspended_after_queueing_gets_nothing(session, person, now, state):
+    queue(session, person, now)
+    if state == "locked down":
+        person.organisation.locked_at = now
+    else:
+        person.organisation.vetting_status = Vetting.suspended
+    session.commit()
+    sms, email = Recorder(), Recorder()
+    run(session, now, sms, email)
+    assert not sms.sent and not email.sent
+    assert {(r.status, r.failure, r.last_error) for r in rows(session)} == {
+        (Delivery.failed, Failure.inactive, f"the organisation is {state}")}
 
 
 def test_a_worker_takes_only_the_channels_it_has(session, person, now):
