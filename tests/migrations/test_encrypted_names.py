@@ -146,7 +146,7 @@ def test_upgrade_encrypts_existing_names_and_points_the_timeline_at_people(empty
             NAMESAKE: ("member", None),  # two people of that name: no guess
             COORDINATOR: ("member", None),  # names no member of the case
             "coordinator": ("coordinator", None), "system": ("system", None)}
-        shown = [e["actor"] for e in service._timeline(session, session.get(Incident, ids["incident"]))]
+        shown = [e["actor"] for e in service._timeline(session, coordinator, session.get(Incident, ids["incident"]))]
         assert shown == [MEMBER, "coordinator", "a member", RESPONDER, "system", "a member"]
         session.remove()
 
