@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from solidarity import audit, demo
+from solidarity import audit, demo, logs, metrics
 from solidarity.clock import utcnow
 from solidarity.crypto import generate_master_key, generate_secret
 from solidarity.errors import DecryptionError, DomainError
@@ -161,10 +161,17 @@ def audit_verify() -> None:
 
 
 def _log_to_stderr() -> None:
-    """What the long-running commands print: our INFO lines, APScheduler's only from WARNING (not a
-    line per tick; our jobs log what they did)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    """What the long-running commands print, in LOG_FORMAT (text or json)."""
+    logs.configure(current_app.config["LOG_FORMAT"], current_app.config["LOG_LEVEL"])
+
+
+def _serve_metrics(setting: str, *collectors) -> None:
+    """Expose this process's metrics on the port in `setting`, if one is set (off by default)."""
+    port = int(current_app.config.get(setting) or 0)
+    if port:
+        address = current_app.config["METRICS_ADDRESS"]
+        metrics.serve(port, address, *collectors)
+        logging.getLogger("solidarity.metrics").info("metrics on http://%s:%d/metrics", address, port)
 
 
 @click.command("worker")
@@ -178,6 +185,7 @@ def worker(once: bool, poll: float | None) -> None:
 
     from solidarity.notify import dispatcher
     from solidarity.notify.channels import build_senders
+    from solidarity.web.metrics import outbox_collector
 
     app = current_app._get_current_object()
     _log_to_stderr()
@@ -186,6 +194,7 @@ def worker(once: bool, poll: float | None) -> None:
         counts = dispatcher.run_once(db.session, now=utcnow(), channels=senders)
         click.echo(" ".join(f"{key}={value}" for key, value in sorted(counts.items())))
         return
+    _serve_metrics("WORKER_METRICS_PORT", outbox_collector(app))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -208,6 +217,7 @@ def scheduler_command(once: bool) -> None:
         for name, job in scheduler.JOBS.items():
             click.echo(f"{name}: {scheduler.run_job(app, name, job)}")
         return
+    _serve_metrics("SCHEDULER_METRICS_PORT")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from solidarity import audit
+from solidarity import audit, metrics
 from solidarity.errors import Checks, Forbidden, NotFound
 from solidarity.members.models import ApiToken, SignInSession, User
 from solidarity.members.passwords import check_strength, hash_password, needs_rehash, verify_password
@@ -32,6 +32,7 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime) 
     if not ok or user is None or not user.active:
         audit.record(session, user, "auth.login_failed", user, at=now)
         session.commit()
+        metrics.LOGIN_FAILURES.labels("password").inc()
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

@@ -15,7 +15,7 @@ import pyotp
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from solidarity import audit
+from solidarity import audit, metrics
 from solidarity.errors import Conflict, Forbidden, NotFound, ValidationError
 from solidarity.extensions import keyring
 from solidarity.members.auth import end_all_sessions
@@ -125,6 +125,8 @@ def verify(session: Session, user: User, code: str | None, *, now: datetime) -> 
     if method is None:
         audit.record(session, user, "auth.login_failed", user, at=now, step="second_factor")
     session.commit()
+    if method is None:
+        metrics.LOGIN_FAILURES.labels("second_factor").inc()
     return method
 
 
