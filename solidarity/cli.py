@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from solidarity import audit, demo, logs, metrics
+from solidarity import audit, backup, demo, logs, metrics
 from solidarity.clock import utcnow
 from solidarity.crypto import generate_master_key, generate_secret
 from solidarity.errors import DecryptionError, DomainError
@@ -24,6 +24,7 @@ users = AppGroup("users", help="Accounts.")
 tokens = AppGroup("tokens", help="API tokens.")
 playbook = AppGroup("playbook", help="The playbook of plays.")
 audit_trail = AppGroup("audit", help="The hash-chained audit trail.")
+backups = AppGroup("backup", help="Back the database up and restore it (never the keys).")
 
 
 def _fail(exc: DomainError) -> None:
@@ -276,8 +277,38 @@ def demo_command() -> None:
     click.echo(f"  member admin  {demo.MEMBER_EMAIL}  password {demo.MEMBER_PASSWORD}  ({loaded.demo_org})")
 
 
+@backups.command("create")
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup_create(path: str) -> None:
+    """Write a consistent copy of the database to PATH while the service runs (SQLite's online
+    backup, or pg_dump). The keys are not in it: keep them apart (README "Backups")."""
+    try:
+        written = backup.create(db.engine.url, path)
+    except backup.BackupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"backup written to {written} ({written.stat().st_size} bytes); it holds no keys: without "
+               "SOLIDARITY_ENCRYPTION_KEYS and SOLIDARITY_BLIND_INDEX_KEY it cannot be read")
+
+
+@backups.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--replace", is_flag=True, help="Overwrite a database that is not empty.")
+def backup_restore(path: str, replace: bool) -> None:
+    """Load a backup into the configured database (empty unless --replace). Stop the web app, the
+    worker and the scheduler first; start them with the keys the backup was made under."""
+    db.engine.dispose()  # no pooled connection may keep the old file or schema open
+    try:
+        backup.restore(db.engine.url, path, replace=replace)
+    except backup.BackupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo("restored; next: `flask --app wsgi db upgrade` (if this version is newer than the backup), "
+               "then `flask --app wsgi check`")
+
+
 def init_app(app: Flask) -> None:
-    for group in (keys, users, tokens, playbook, audit_trail):
+    for group in (keys, users, tokens, playbook, audit_trail, backups):
         app.cli.add_command(group)
     app.cli.add_command(worker)
     app.cli.add_command(scheduler_command)
