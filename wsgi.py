@@ -1,5 +1,17 @@
 """Entry point for gunicorn and `flask --app wsgi ...`."""
-from solidarity import create_app, logs
+import sys
 
-app = create_app()
-logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+import click
+
+from solidarity import ConfigError, create_app, logs, unconfigured_app
+
+try:
+    app = create_app()
+except ConfigError as exc:
+    # One clear line, not a traceback. Under `flask`, the commands that help fix it still run.
+    print(f"error: {exc}", file=sys.stderr)
+    if click.get_current_context(silent=True) is None:
+        sys.exit(3)  # gunicorn: the worker fails to boot and the master stops with this line above
+    app = unconfigured_app(exc)
+else:
+    logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -307,7 +308,60 @@ def backup_restore(path: str, replace: bool) -> None:
                "then `flask --app wsgi check`")
 
 
+def _migration_state(app: Flask) -> tuple[str | None, str | None] | Exception:
+    """(the database's migration revision, this code's head), or the error met reading them."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from solidarity import ROOT, database_url
+
+    head = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
+    url = make_url(database_url(app))
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
+        return None, head  # not created yet; connecting would create an empty file
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision(), head
+    except Exception as exc:  # noqa: BLE001 - reported as a finding, whatever the driver raises
+        return exc
+    finally:
+        engine.dispose()
+
+
+@click.command("check")
+@click.option("--skip-database", is_flag=True, help="Do not connect to the database.")
+def check(skip_database: bool) -> None:
+    """Check this configuration as production would run it, without serving: print each finding
+    with how to fix it; exit 1 if any is an error."""
+    import os
+
+    from solidarity import preflight
+
+    app = current_app._get_current_object()
+    database = None if skip_database else _migration_state(app)
+    found = preflight.findings(app.config, os.environ, database=database)
+    for finding in found:
+        click.echo(finding.line())
+    errors = sum(finding.level == "error" for finding in found)
+    if errors:
+        click.echo(f"{errors} error(s), {len(found) - errors} warning(s): fix the errors before starting", err=True)
+        sys.exit(1)
+    click.echo(f"configuration ok ({len(found)} warning(s))")
+
+
+def init_unconfigured(app: Flask) -> None:
+    """The commands that work before the configuration is complete (see solidarity.unconfigured_app)."""
+    fixing = AppGroup("keys", help="Make keys (the configuration is not complete: only `generate` works).")
+    fixing.add_command(keys_generate)
+    app.cli.add_command(fixing)
+    app.cli.add_command(check)
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(check)
     for group in (keys, users, tokens, playbook, audit_trail, backups):
         app.cli.add_command(group)
     app.cli.add_command(worker)
