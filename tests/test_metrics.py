@@ -206,3 +206,44 @@ def test_a_process_port_serves_its_metrics_without_the_web_app(app):
 def test_no_metrics_port_by_default(app):
     assert app.config["WORKER_METRICS_PORT"] == 0 and app.config["SCHEDULER_METRICS_PORT"] == 0
     assert app.config["METRICS_TOKEN"] is None
+
+
+WEB_PROCESS = """
+import sys
+from solidarity import create_app
+app = create_app({"ENV": "testing", "DATABASE_URL": sys.argv[1], "INSTANCE_PATH": sys.argv[2],
+                  "METRICS_TOKEN": sys.argv[3]})
+client = app.test_client()
+for _ in range(int(sys.argv[4])):
+    assert client.get("/login").status_code == 200
+if sys.argv[5] == "scrape":
+    sys.stdout.write(client.get("/metrics", headers={"Authorization": "Bearer " + sys.argv[3]}).get_data(as_text=True))
+"""
+
+
+def test_gunicorn_workers_add_up_in_multiprocess_mode(app, app_config, tmp_path):
+    """Two web processes sharing PROMETHEUS_MULTIPROC_DIR (as deploy/ sets it): a scrape answered
+    by either one counts the requests both served."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SOLIDARITY_")},
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": str(root)}
+
+    def web(requests: int, then: str) -> str:
+        done = subprocess.run([sys.executable, "-c", WEB_PROCESS, app_config["DATABASE_URL"],
+                               app_config["INSTANCE_PATH"], TOKEN, str(requests), then],
+                              env=env, cwd=root, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    web(2, "exit")
+    body = web(3, "scrape")
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(body) for s in family.samples}
+    assert samples[("solidarity_http_requests_total",
+                    (("endpoint", "auth.login"), ("method", "GET"), ("status", "200")))] == 5
+    assert ("solidarity_outbox_queued", (("channel", "email"),)) in samples  # the scrape-time collector too
