@@ -12,6 +12,9 @@ except ConfigError as exc:
     print(f"error: {exc}", file=sys.stderr)
     if click.get_current_context(silent=True) is None:
         sys.exit(3)  # gunicorn: the worker fails to boot and the master stops with this line above
-    app = unconfigured_app(exc)
+    try:
+        app = unconfigured_app()
+    except ConfigError:
+        sys.exit(2)  # not even the settings load (SOLIDARITY_ENV): the line above says why
 else:
     logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])

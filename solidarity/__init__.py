@@ -128,7 +128,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.close()
 
 
-def unconfigured_app(error: ConfigError) -> Flask:
+def unconfigured_app() -> Flask:
     """What `flask --app wsgi` gets when the configuration stops create_app: only the commands that
     help to fix it (`keys generate`, `check`), after saying what is wrong."""
     from solidarity import cli

@@ -61,6 +61,11 @@ for _reason in ("exhausted", "no_candidates", "checkin_missed", "checkin_confirm
     COORDINATOR_ALERTS.labels(_reason)
 
 
+def webhook_refused(source: str) -> None:
+    """A webhook request refused for its signature; `source` is the sender's fixed name ("twilio")."""
+    WEBHOOK_REFUSALS.labels(source).inc()
+
+
 # -- Counting only what was committed ------------------------------------------------------------------
 
 _PENDING = "solidarity.metrics.pending"

@@ -19,7 +19,8 @@ from solidarity.notify.channels import TransientError
 from solidarity.notify.models import Channel, Delivery, Notification
 from solidarity.web.metrics import outbox_collector
 from tests.factories import bearer
-from tests.notify.conftest import Recorder
+from tests.notify.conftest import Recorder, twilio_settings  # noqa: F401 - a fixture, used by name
+from tests.notify.sms import reply_text, text_message
 
 TOKEN = "metrics-token-for-the-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -91,6 +92,14 @@ def test_intake_counts_by_channel(make, client):
         "threat_type": "raid", "severity": 3, "country": "KE", "needs": ["legal"], "summary": "a report"})
     assert response.status_code == 201
     assert value("solidarity_incidents_filed_total", channel="api") == before + 1
+
+
+@pytest.mark.usefixtures("twilio_settings")
+def test_intake_by_sms_counts_as_sms(make, client):
+    user = make.user(make.org(), phone="+254711000222")
+    before = value("solidarity_incidents_filed_total", channel="sms")
+    assert reply_text(text_message(client, user.phone, "RAID HELP LEGAL")).startswith("Report received")
+    assert value("solidarity_incidents_filed_total", channel="sms") == before + 1
 
 
 def test_outbox_depth_and_oldest_due_age_are_read_at_scrape_time(app, session, make):
@@ -186,8 +195,11 @@ def test_rate_limit_refusals_count_by_route(app_config):
         limiter.enabled = False
 
 
-def test_webhook_refusals_series_exists_for_twilio(scrape):
-    assert ("solidarity_webhook_signature_refusals_total", (("source", "twilio"),)) in scrape()
+def test_webhook_refusals_count_by_source(scrape):
+    key = ("solidarity_webhook_signature_refusals_total", (("source", "twilio"),))
+    before = scrape()[key]
+    metrics.webhook_refused("twilio")  # what the webhooks' refusal path calls
+    assert scrape()[key] == before + 1
 
 
 def test_a_process_port_serves_its_metrics_without_the_web_app(app):
