@@ -39,8 +39,8 @@ COORDINATOR_ALERTS = Counter("solidarity_coordinator_alerts", "Coordinator alert
 CHECKIN_ALARMS = Counter("solidarity_checkin_alarms", "Check-ins missed: responders and coordinators alerted")
 LOGIN_FAILURES = Counter("solidarity_login_failures", "Failed sign-ins, by step (password, second_factor)",
                          ["step"])
-RATE_LIMIT_REFUSALS = Counter("solidarity_rate_limit_refusals", "Requests refused by a rate limit (429), by route",
-                              ["endpoint"])
+RATE_LIMIT_REFUSALS = Counter("solidarity_rate_limit_refusals", "Requests refused by a rate limit: by route (a 429), "
+                              "or sms_fanout (an SMS report over the fan-out cap, answered 'not filed')", ["limit"])
 WEBHOOK_REFUSALS = Counter("solidarity_webhook_signature_refusals",
                            "Webhook requests refused for a missing or wrong signature, by source", ["source"])
 

@@ -184,12 +184,12 @@ def test_rate_limit_refusals_count_by_route(app_config):
     limited = create_app({**app_config, "RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "1 per minute"})
     try:
         client = limited.test_client()
-        before = value("solidarity_rate_limit_refusals_total", endpoint="auth.login")
+        before = value("solidarity_rate_limit_refusals_total", limit="auth.login")
         codes = [client.post("/login", data={"email": "a@b.example", "password": "x",
                                              "csrf_token": csrf_token(client, "/login")}).status_code
                  for _ in range(2)]
         assert codes[-1] == 429
-        assert value("solidarity_rate_limit_refusals_total", endpoint="auth.login") == before + 1
+        assert value("solidarity_rate_limit_refusals_total", limit="auth.login") == before + 1
     finally:
         limiter.reset()
         limiter.enabled = False
