@@ -56,7 +56,8 @@ $(VENV_EXTRA)/.installed-test: setup.cfg constraints.txt
 
 test-extra-python: $(VENV_EXTRA)/.installed-test browser-deps
 	$(VENV_EXTRA)/bin/python --version
-	$(VENV_EXTRA)/bin/pytest $(PYTEST_ARGS)
+	# Fewer schemathesis examples than the main run: this pass is about the interpreter, not more fuzzing.
+	SOLIDARITY_SCHEMATHESIS_EXAMPLES=25 $(VENV_EXTRA)/bin/pytest $(PYTEST_ARGS)
 
 ## constraints: re-pin constraints.txt from a fresh production install (then run `make test`)
 constraints:
