@@ -89,8 +89,7 @@ def _sqlite_file(url: URL) -> Path:
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    dst = sqlite3.connect(target)
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
     try:
         src.backup(dst)  # one step: a consistent snapshot even while other connections write
     finally:

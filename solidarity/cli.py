@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -336,8 +337,6 @@ def _migration_state(app: Flask) -> tuple[str | None, str | None] | Exception:
 def check(skip_database: bool) -> None:
     """Check this configuration as production would run it, without serving: print each finding
     with how to fix it; exit 1 if any is an error."""
-    import os
-
     from solidarity import preflight
 
     app = current_app._get_current_object()
