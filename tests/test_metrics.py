@@ -77,12 +77,14 @@ def test_requests_count_by_endpoint_name_not_path(scrape, client, make):
     before = value("solidarity_http_requests_total", endpoint="incidents_api.Incident", method="GET", status="200")
     assert client.get(f"/api/v1/incidents/{incident.id}", headers=bearer(make.token(user))).status_code == 200
     assert client.get("/no/such/page/+254711830472").status_code == 404
+    assert client.open("/login", method="CANARY+254711830472").status_code == 405  # any token is a method
     samples = scrape()
     assert value("solidarity_http_requests_total", endpoint="incidents_api.Incident", method="GET",
                  status="200") == before + 1
     assert value("solidarity_http_requests_total", endpoint="unmatched", method="GET", status="404") >= 1
     labels = " ".join(str(key) for key in samples)
-    assert str(incident.id) not in labels and "254711830472" not in labels
+    assert str(incident.id) not in labels and "254711830472" not in labels and "CANARY" not in labels
+    assert value("solidarity_http_requests_total", endpoint="unmatched", method="other", status="405") >= 1
 
 
 def test_intake_counts_by_channel(make, client):
