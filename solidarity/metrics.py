@@ -12,6 +12,7 @@ scrape sums every worker instead of seeing whichever one answered.
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -23,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+logger = logging.getLogger("solidarity.metrics")
 
 HTTP_REQUESTS = Counter("solidarity_http_requests", "HTTP requests by route (endpoint name) and status",
                         ["endpoint", "method", "status"])
@@ -106,7 +108,11 @@ class OutboxCollector:
         oldest = GaugeMetricFamily("solidarity_outbox_oldest_due_age_seconds",
                                    "How long the oldest due notification has been waiting (0 when none)",
                                    labels=["channel"])
-        now, rows = self.read()
+        try:
+            now, rows = self.read()
+        except Exception:  # noqa: BLE001 - the database is down: the rest of the scrape still answers
+            logger.exception("outbox metrics unavailable for this scrape")
+            return
         seen = {row[0]: row for row in rows}
         for channel in ("sms", "email"):
             _, total, due_now, oldest_at = seen.get(channel, (channel, 0, 0, None))

@@ -119,6 +119,14 @@ def test_outbox_depth_and_oldest_due_age_are_read_at_scrape_time(app, session, m
     assert families["solidarity_outbox_oldest_due_age_seconds"]["email"] >= 2 * 3600
 
 
+def test_a_scrape_still_answers_when_the_outbox_cannot_be_read(caplog):
+    def broken():
+        raise ConnectionError("database unreachable")
+    body = metrics.render(metrics.OutboxCollector(broken)).decode()
+    assert "solidarity_sends_total" in body and "solidarity_outbox_queued" not in body
+    assert "outbox metrics unavailable" in caplog.text
+
+
 def test_sends_count_by_channel_and_outcome_and_time_the_provider(session, make):
     for name in ("Responder 1", "Responder 2"):
         make.offer(make.org(name, country="KE"), "legal")
