@@ -153,3 +153,23 @@ RETENTION_DAYS = 180
 # Offers are matched for OFFER_CONFIRM_DAYS after their last confirmation; their organisation's
 # admins are reminded this many days before that.
 OFFER_REMINDER_DAYS_BEFORE = 14
+
+# -- Operations: logs, metrics (README "Running it for real") ------------------------------------
+# `text` for people at a terminal (development); `json` for a log collector: one object a line with
+# time, level, logger, message and, for requests, request_id, route, status, duration_ms, user_id.
+# Every field is redacted (phone numbers, emails, tokens) either way.
+LOG_FORMAT = "text"
+LOG_LEVEL = "INFO"
+# Prometheus metrics. The web app serves GET /metrics only while this is set, and only to a scraper
+# sending `Authorization: Bearer <token>` (Prometheus: `authorization: {credentials: ...}`). Unset:
+# the path does not exist. Make it with `flask --app wsgi keys generate --blind-index`.
+METRICS_TOKEN = None  # secret
+# The worker and the scheduler serve their own metrics on these ports (0: off) at METRICS_ADDRESS;
+# keep that a loopback or private address: these ports have no token.
+WORKER_METRICS_PORT = 0
+SCHEDULER_METRICS_PORT = 0
+METRICS_ADDRESS = "127.0.0.1"
+# How many web processes serve this database in all (every machine's gunicorn workers added up);
+# gunicorn's WEB_CONCURRENCY is read too. Above 1, `flask --app wsgi check` insists on a shared
+# rate-limit store (RATELIMIT_STORAGE_URI), since memory:// would give each process its own counts.
+WEB_PROCESSES = 1

@@ -31,8 +31,10 @@ class ConfigError(RuntimeError):
     """Configuration that must be fixed before the service can start."""
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: settings, keyring, extensions, blueprints and commands. No network I/O."""
+def load_settings(config: Mapping[str, Any] | None = None) -> Flask:
+    """A bare app with every setting loaded (defaults, environment file, instance file, environment)
+    and nothing checked or started: what create_app builds on, and what `check` and `keys generate`
+    run in when the configuration is not complete yet."""
     config = dict(config or {})
     env = config.pop("ENV", None) or os.environ.get("SOLIDARITY_ENV", "development")
     if env not in ("development", "testing", "production"):
@@ -47,7 +49,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config)
     app.config["SOLIDARITY_ENV"] = env
     install_log_redaction()  # before anything can log a phone number, token or email
+    return app
 
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings, keyring, extensions, blueprints and commands. No network I/O."""
+    app = load_settings(config)
     _load_secrets(app)
     _configure_database(app)
     app.config["HELP_TYPES"] = list(dict.fromkeys([*app.config["HELP_TYPES"], *app.config["EXTRA_HELP_TYPES"]]))
@@ -99,12 +106,15 @@ def _generate_secrets(app: Flask, missing: list[str]) -> None:
             app.config[name] = fresh[name]
 
 
+def database_url(app: Flask) -> str:
+    """DATABASE_URL, or SQLite in the instance folder when it is empty."""
+    return app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'solidarity.db'}"
+
+
 def _configure_database(app: Flask) -> None:
-    url = app.config.get("DATABASE_URL") or ""
-    if not url:
+    if not app.config.get("DATABASE_URL"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{Path(app.instance_path) / 'solidarity.db'}"
-    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)
     if not event.contains(Engine, "connect", _sqlite_pragmas):
         event.listen(Engine, "connect", _sqlite_pragmas)
 
@@ -119,3 +129,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+
+
+def unconfigured_app() -> Flask:
+    """What `flask --app wsgi` gets when the configuration stops create_app: only the commands that
+    help to fix it (`keys generate`, `check`), after saying what is wrong."""
+    from solidarity import cli
+
+    app = load_settings()
+    cli.init_unconfigured(app)
+    return app

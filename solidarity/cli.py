@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from solidarity import audit, demo
+from solidarity import audit, backup, demo, logs, metrics
 from solidarity.clock import utcnow
 from solidarity.crypto import generate_master_key, generate_secret
 from solidarity.errors import DecryptionError, DomainError
@@ -24,6 +26,7 @@ users = AppGroup("users", help="Accounts.")
 tokens = AppGroup("tokens", help="API tokens.")
 playbook = AppGroup("playbook", help="The playbook of plays.")
 audit_trail = AppGroup("audit", help="The hash-chained audit trail.")
+backups = AppGroup("backup", help="Back the database up and restore it (never the keys).")
 
 
 def _fail(exc: DomainError) -> None:
@@ -161,10 +164,17 @@ def audit_verify() -> None:
 
 
 def _log_to_stderr() -> None:
-    """What the long-running commands print: our INFO lines, APScheduler's only from WARNING (not a
-    line per tick; our jobs log what they did)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    """What the long-running commands print, in LOG_FORMAT (text or json)."""
+    logs.configure(current_app.config["LOG_FORMAT"], current_app.config["LOG_LEVEL"])
+
+
+def _serve_metrics(setting: str, *collectors) -> None:
+    """Expose this process's metrics on the port in `setting`, if one is set (off by default)."""
+    port = int(current_app.config.get(setting) or 0)
+    if port:
+        address = current_app.config["METRICS_ADDRESS"]
+        metrics.serve(port, address, *collectors)
+        logging.getLogger("solidarity.metrics").info("metrics on http://%s:%d/metrics", address, port)
 
 
 @click.command("worker")
@@ -178,6 +188,7 @@ def worker(once: bool, poll: float | None) -> None:
 
     from solidarity.notify import dispatcher
     from solidarity.notify.channels import build_senders
+    from solidarity.web.metrics import outbox_collector
 
     app = current_app._get_current_object()
     _log_to_stderr()
@@ -186,6 +197,7 @@ def worker(once: bool, poll: float | None) -> None:
         counts = dispatcher.run_once(db.session, now=utcnow(), channels=senders)
         click.echo(" ".join(f"{key}={value}" for key, value in sorted(counts.items())))
         return
+    _serve_metrics("WORKER_METRICS_PORT", outbox_collector(app))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -208,6 +220,7 @@ def scheduler_command(once: bool) -> None:
         for name, job in scheduler.JOBS.items():
             click.echo(f"{name}: {scheduler.run_job(app, name, job)}")
         return
+    _serve_metrics("SCHEDULER_METRICS_PORT")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -266,8 +279,89 @@ def demo_command() -> None:
     click.echo(f"  member admin  {demo.MEMBER_EMAIL}  password {demo.MEMBER_PASSWORD}  ({loaded.demo_org})")
 
 
+@backups.command("create")
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup_create(path: str) -> None:
+    """Write a consistent copy of the database to PATH while the service runs (SQLite's online
+    backup, or pg_dump). The keys are not in it: keep them apart (README "Backups")."""
+    try:
+        written = backup.create(db.engine.url, path)
+    except backup.BackupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"backup written to {written} ({written.stat().st_size} bytes); it holds no keys: without "
+               "SOLIDARITY_ENCRYPTION_KEYS and SOLIDARITY_BLIND_INDEX_KEY it cannot be read")
+
+
+@backups.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--replace", is_flag=True, help="Overwrite a database that is not empty.")
+def backup_restore(path: str, replace: bool) -> None:
+    """Load a backup into the configured database (empty unless --replace). Stop the web app, the
+    worker and the scheduler first; start them with the keys the backup was made under."""
+    db.engine.dispose()  # no pooled connection may keep the old file or schema open
+    try:
+        backup.restore(db.engine.url, path, replace=replace)
+    except backup.BackupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo("restored; next: `flask --app wsgi db upgrade` (if this version is newer than the backup), "
+               "then `flask --app wsgi check`")
+
+
+def _migration_state(app: Flask) -> tuple[str | None, str | None] | Exception:
+    """(the database's migration revision, this code's head), or the error met reading them."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from solidarity import ROOT, database_url
+
+    head = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
+    url = make_url(database_url(app))
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
+        return None, head  # not created yet; connecting would create an empty file
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision(), head
+    except Exception as exc:  # noqa: BLE001 - reported as a finding, whatever the driver raises
+        return exc
+    finally:
+        engine.dispose()
+
+
+@click.command("check")
+@click.option("--skip-database", is_flag=True, help="Do not connect to the database.")
+def check(skip_database: bool) -> None:
+    """Check this configuration as production would run it, without serving: print each finding
+    with how to fix it; exit 1 if any is an error."""
+    from solidarity import preflight
+
+    app = current_app._get_current_object()
+    database = None if skip_database else _migration_state(app)
+    found = preflight.findings(app.config, os.environ, database=database)
+    for finding in found:
+        click.echo(finding.line())
+    errors = sum(finding.level == "error" for finding in found)
+    if errors:
+        click.echo(f"{errors} error(s), {len(found) - errors} warning(s): fix the errors before starting", err=True)
+        sys.exit(1)
+    click.echo(f"configuration ok ({len(found)} warning(s))")
+
+
+def init_unconfigured(app: Flask) -> None:
+    """The commands that work before the configuration is complete (see solidarity.unconfigured_app)."""
+    fixing = AppGroup("keys", help="Make keys (the configuration is not complete: only `generate` works).")
+    fixing.add_command(keys_generate)
+    app.cli.add_command(fixing)
+    app.cli.add_command(check)
+
+
 def init_app(app: Flask) -> None:
-    for group in (keys, users, tokens, playbook, audit_trail):
+    app.cli.add_command(check)
+    for group in (keys, users, tokens, playbook, audit_trail, backups):
         app.cli.add_command(group)
     app.cli.add_command(worker)
     app.cli.add_command(scheduler_command)

@@ -1,14 +1,19 @@
 """HTTP glue shared by the HTML pages and the JSON API: error bodies and security headers."""
 from __future__ import annotations
 
+import logging
+import re
+import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, jsonify, render_template, request
+from flask import Response, current_app, g, jsonify, render_template, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from solidarity import metrics
 from solidarity.errors import DomainError, FieldError
 from solidarity.extensions import db, limiter
 
@@ -124,8 +129,57 @@ def trust_proxies(app) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
+REQUEST_ID_HEADER = "X-Request-ID"
+# What we accept from a proxy's or client's X-Request-ID: short, and only characters that cannot
+# break a log line or a header; anything else is replaced by one of ours.
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
+access_log = logging.getLogger("solidarity.request")
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def start_request() -> None:
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = given if SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+
+
+def _user_id() -> str | None:
+    user = g.get("api_user")
+    if user is None and current_user and current_user.is_authenticated:
+        user = current_user
+    return str(user.id) if user is not None else None
+
+
+def finish_request(response: Response) -> Response:
+    """Echo the request id, count the request by route and status, and write the access line.
+
+    The route is the endpoint name from the URL map ("incidents.show"), never the path, which can
+    hold an id or a signed token; a URL that matched no route counts as "unmatched".
+    """
+    if "request_id" not in g:  # refused by a hook that ran before ours
+        start_request()
+    endpoint = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
+    # Any token is a method to HTTP: a label of whatever a client sends would grow without bound.
+    method = request.method if request.method in KNOWN_METHODS else "other"
+    seconds = time.perf_counter() - g.request_started
+    status = response.status_code
+    metrics.HTTP_REQUESTS.labels(endpoint, method, str(status)).inc()
+    metrics.HTTP_DURATION.labels(endpoint).observe(seconds)
+    if status == 429:
+        metrics.RATE_LIMIT_REFUSALS.labels(endpoint).inc()
+    response.headers[REQUEST_ID_HEADER] = g.request_id
+    access_log.info("%s %s %s %.1fms", method, endpoint, status, seconds * 1000, extra={
+        "route": endpoint, "method": method, "status": status, "duration_ms": round(seconds * 1000, 1),
+        "user_id": _user_id()})
+    return response
+
+
 def init_app(app) -> None:
     trust_proxies(app)
+    # First of all before-request hooks: the rate limiter's runs earlier otherwise, and a refused
+    # request would have no id and no start time.
+    app.before_request_funcs.setdefault(None, []).insert(0, start_request)
+    app.after_request(finish_request)
     app.after_request(security_headers)
     app.register_error_handler(DomainError, domain_error)
     for code in (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from solidarity import create_app
 from solidarity.clock import utcnow
@@ -123,9 +124,12 @@ def test_fanout_cap_refuses_new_reports_with_429(client, make, session, capped, 
 @pytest.mark.usefixtures("twilio_settings")
 def test_fanout_cap_refuses_sms_reports_with_the_neutral_not_filed_reply(client, session, capped):
     before = written(session)
+    refusals = REGISTRY.get_sample_value("solidarity_rate_limit_refusals_total", {"limit": "sms_fanout"})
     reply = reply_text(text_message(client, capped.reporter_member.phone, "RAID HELP LEGAL"))
     assert reply.startswith("Not filed")
     assert written(session) == before
+    assert REGISTRY.get_sample_value("solidarity_rate_limit_refusals_total", {"limit": "sms_fanout"}) == (
+        (refusals or 0) + 1)  # a refusal the HTTP layer cannot see (it answers 200), counted all the same
 
 
 def test_fanout_cap_holds_escalation_waves_instead_of_exhausting_them(session, capped, now):

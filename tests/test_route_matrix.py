@@ -81,6 +81,7 @@ EXPECTED: dict[str, str] = {
     "coordinator.reverify POST":                    "login 403 403 403 403 403 bad login",
     "coordinator.vetting POST":                     "login 403 403 403 403 403 bad login",
     "home.index GET":                               "login in in in in in in login",
+    "metrics.metrics_page GET":                     "404 404 404 404 404 404 404 404",
     "incident_work_api.Checklist GET":              "401 in 404 404 404 in in 401",
     "incident_work_api.ChecklistStep PUT":          "401 in 404 403 404 in in 401",
     "incident_work_api.Need DELETE":                "401 in 404 403 404 bad bad 401",

@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from solidarity import audit
-from solidarity.errors import Conflict, DomainError, Forbidden, NotFound
+from solidarity import audit, metrics
+from solidarity.errors import Conflict, DomainError, Forbidden, NotFound, RateLimited
 from solidarity.escalation import checkins
 from solidarity.extensions import settings
 from solidarity.incidents import service as incidents
@@ -175,6 +175,8 @@ def _intake(session: Session, users: list[User], command: Command, *, now: datet
         incident = incidents.file_incident(session, reporter, draft, now=now)
     except DomainError as exc:
         session.rollback()
+        if isinstance(exc, RateLimited):  # answered 200 "not filed", so the HTTP layer sees no 429
+            metrics.RATE_LIMIT_REFUSALS.labels("sms_fanout").inc()
         logger.warning("SMS report could not be filed: %s", exc)
         return messages.reply("not_filed", language)
     return messages.reply("filed", language, ref=incident.ref)

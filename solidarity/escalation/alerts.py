@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from solidarity import metrics
 from solidarity.incidents.models import Incident, TimelineEntry
 from solidarity.members.models import Role, User
 from solidarity.notify.outbox import enqueue
@@ -24,6 +25,7 @@ def alert_coordinators(session: Session, *, now: datetime, ref: str, reason: str
 
     `reason` is a code the message templates translate (exhausted, no_candidates, checkin_missed...).
     """
+    metrics.on_commit(session, metrics.COORDINATOR_ALERTS.labels(reason).inc)
     return sum(len(enqueue(session, user, "coordinator_alert", now=now, incident=incident, ref=ref, reason=reason))
                for user in active_coordinators(session))
 

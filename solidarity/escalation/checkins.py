@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from solidarity import audit
+from solidarity import audit, metrics
 from solidarity.errors import Checks, Conflict, Forbidden, NotFound, ValidationError
 from solidarity.escalation.alerts import add_timeline, alert_coordinators, notify_organisations
 from solidarity.escalation.models import OPEN, CheckIn, CheckInState
@@ -218,6 +218,7 @@ def step(session: Session, checkin: CheckIn, *, now: datetime) -> str:
                                       now=now, incident=incident, ref=checkin.ref)
     coordinators = alert_coordinators(session, now=now, ref=checkin.ref, reason="checkin_missed", incident=incident)
     _timeline(checkin, "checkin_missed", now, due=checkin.next_due_at.isoformat(), messages=responders + coordinators)
+    metrics.on_commit(session, metrics.CHECKIN_ALARMS.inc)
     audit.record(session, "scheduler", "checkin.missed", checkin, at=now, organisation=str(checkin.organisation_id),
                  due=checkin.next_due_at.isoformat())
     return "checkins_missed"

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, contains_eager
 
+from solidarity import metrics
 from solidarity.escalation import checkins
 from solidarity.escalation.alerts import add_timeline, alert_coordinators
 from solidarity.extensions import settings
@@ -67,6 +68,7 @@ def run_steps(session: Session, claim_query: Callable[[datetime, set[uuid.UUID]]
             logger.exception("escalation step failed for %s %s", type(row).__name__, row.id)
             outcome = "errors"
         counts[outcome] += 1
+        metrics.ESCALATION_STEPS.labels(outcome).inc()
 
 
 def _due_need(now: datetime, done: set[uuid.UUID]) -> Select:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from solidarity import audit
+from solidarity import audit, metrics
 from solidarity.errors import Checks, Conflict, DecryptionError, Forbidden, NotFound, RateLimited, ValidationError
 from solidarity.extensions import settings
 from solidarity.geo import REGION_OF, clean_country
@@ -320,6 +320,7 @@ def file_incident(session: Session, reporter: User, draft: IncidentDraft, *, now
         audit.record(session, reporter, "incident.filed", incident, at=now, ref=incident.ref, channel=channel,
                      threat_type=incident.threat_type, severity=severity, needs=needs)
         session.commit()
+    metrics.INTAKE.labels(channel).inc()
     return incident
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from solidarity import audit
+from solidarity import audit, metrics
 from solidarity.errors import Checks, Forbidden, NotFound
 from solidarity.members.access import access_state, may_act
 from solidarity.members.models import ApiToken, SignInSession, User
@@ -38,6 +38,7 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime) 
         details = {"refused": access_state(user).value} if ok and user is not None else {}
         audit.record(session, user, "auth.login_failed", user, at=now, **details)
         session.commit()
+        metrics.LOGIN_FAILURES.labels("password").inc()
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

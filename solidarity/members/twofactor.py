@@ -16,7 +16,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from solidarity import audit
+from solidarity import audit, metrics
 from solidarity.errors import Conflict, Forbidden, NotFound, ValidationError
 from solidarity.extensions import keyring
 from solidarity.members.access import may_act
@@ -144,6 +144,8 @@ def verify(session: Session, user: User, code: str | None, *, now: datetime) -> 
     if method is None:
         audit.record(session, user, "auth.login_failed", user, at=now, step="second_factor")
     session.commit()
+    if method is None:
+        metrics.LOGIN_FAILURES.labels("second_factor").inc()
     return method
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -37,6 +38,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
+from solidarity import metrics
 from solidarity.clock import utcnow
 from solidarity.errors import DecryptionError
 from solidarity.extensions import db, settings
@@ -246,6 +248,7 @@ def prepare(session: Session, ids: list[uuid.UUID], token: str, *, now: datetime
             jobs.append(job)
         else:
             fail(session, rows[row_id], *job, now=now)
+            metrics.SENDS.labels(rows[row_id].channel.value, "unsendable").inc()
             failed += 1
     session.commit()
     return jobs, failed
@@ -285,6 +288,15 @@ def _still_sending(session: Session, row_id: uuid.UUID) -> Notification | None:
     return row if row is not None and row.status is Delivery.sending else None
 
 
+def _timed_send(sender: Sender, job: Job):
+    """The provider call alone, timed for the latency histogram whatever its outcome."""
+    started = time.perf_counter()
+    try:
+        return sender.send(job.message)
+    finally:
+        metrics.PROVIDER_LATENCY.labels(job.channel.value).observe(time.perf_counter() - started)
+
+
 def send_job(session: Session, job: Job, token: str, senders: Mapping[Channel, Sender], *, now: datetime,
              policy: Policy, rng=random) -> str:
     """Start, send and record one prepared job: sent, retry, failed or lost (another worker has it).
@@ -296,7 +308,7 @@ def send_job(session: Session, job: Job, token: str, senders: Mapping[Channel, S
     if not _start(session, job.row_id, token, now=now, policy=policy):
         return "lost"
     try:
-        receipt = senders[job.channel].send(job.message)
+        receipt = _timed_send(senders[job.channel], job)
     except TransientError as exc:
         return _after_transient(session, job.row_id, exc, now=now, policy=policy, rng=rng)
     except PermanentError as exc:
@@ -371,7 +383,9 @@ def run_once(session: Session, *, now: datetime, channels: Mapping[Channel, Send
             release(session, token, [j.row_id for j in jobs[position:]])
             counts["released"] += len(jobs) - position
             break
-        counts[send_job(session, job, token, channels, now=clock(), policy=policy, rng=rng)] += 1
+        outcome = send_job(session, job, token, channels, now=clock(), policy=policy, rng=rng)
+        metrics.SENDS.labels(job.channel.value, outcome).inc()
+        counts[outcome] += 1
     session.commit()
     return counts
 

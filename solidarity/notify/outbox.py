@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from solidarity.members.access import may_act
@@ -43,3 +44,13 @@ def enqueue(session: Session, user: User, template: str, *, now: datetime, incid
             for channel in channels_for(user) if may_act(user)]
     session.add_all(rows)
     return rows
+
+
+def depth(session: Session, *, now: datetime) -> list[tuple[str, int, int, datetime | None]]:
+    """Per channel: rows queued, rows due now, and the oldest due row's due time. One query on the
+    (status, next_attempt_at) index, cheap enough to run on every metrics scrape."""
+    due = Notification.next_attempt_at <= now
+    rows = session.execute(select(Notification.channel, func.count(), func.count(case((due, 1))),
+                                  func.min(case((due, Notification.next_attempt_at))))
+                           .where(Notification.status == Delivery.queued).group_by(Notification.channel)).all()
+    return [(channel.value, queued, due_now, oldest) for channel, queued, due_now, oldest in rows]

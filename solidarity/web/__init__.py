@@ -10,7 +10,7 @@ from solidarity.members import auth as auth_service
 
 def init_app(app: Flask) -> None:
     from solidarity.web import audit_trail as audit_web
-    from solidarity.web import auth, checkins, console, coordinator, home, incidents, links, members, nav
+    from solidarity.web import auth, checkins, console, coordinator, home, incidents, links, members, metrics, nav
     from solidarity.web import notifications as notifications_web
     from solidarity.web import offers as offers_web
     from solidarity.web import playbook as playbook_web
@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(incidents.bp)
     app.register_blueprint(links.bp)
     app.register_blueprint(notifications_web.bp)
+    app.register_blueprint(metrics.bp)
     nav.init_app(app)
 
 

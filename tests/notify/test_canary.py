@@ -3,7 +3,7 @@ webhook, then a whole incident run through matching, all three notification back
 the real Twilio SDK against a fake Twilio, real smtplib against a local SMTP server), escalation
 waves, coordinator alerts, an answer by SMS, a reveal, notes and a lockdown. Afterwards no canary
 may appear, plain or encoded (tests/rawdb.py), in the raw database (SQLite file and WAL, or a
-pg_dump), in anything logged, or in any SMS or email sent.
+pg_dump), in anything logged (as text or JSON), in any SMS or email sent, or in a metrics scrape.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from solidarity.clock import utcnow
 from solidarity.escalation.tick import tick
 from solidarity.extensions import db
 from solidarity.incidents import lockdown
+from solidarity.logs import RedactingJsonFormatter
 from solidarity.members import service as members
 from solidarity.notify import dispatcher
 from solidarity.notify.channels.log import LogSender
@@ -54,7 +55,7 @@ def short_waves(app, monkeypatch):
 
 
 @pytest.mark.usefixtures("short_waves", "twilio_settings")
-def test_no_canary_reaches_storage_logs_or_messages(client, session, make, caplog, tmp_path, fake_twilio,
+def test_no_canary_reaches_storage_logs_or_messages(app, client, session, make, caplog, tmp_path, fake_twilio,
                                                      twilio_sender, smtp_server, smtp_sender):
     caplog.set_level(logging.DEBUG)
     _, mailbox = smtp_server
@@ -128,3 +129,15 @@ def test_no_canary_reaches_storage_logs_or_messages(client, session, make, caplo
     assert leaks(caplog.text.encode(), NEEDLES) == []
     assert leaks("\n".join(sent).encode(), NEEDLES) == []
     assert leaks(outbox_log.encode(), NEEDLES) == []
+
+    # -- A metrics scrape after the whole run, and the run's log lines in JSON: no label, no field.
+    app.config["METRICS_TOKEN"] = "canary-run-metrics-token-5f2e9a"
+    try:
+        scrape = client.get("/metrics", headers={"Authorization": "Bearer canary-run-metrics-token-5f2e9a"})
+    finally:
+        app.config["METRICS_TOKEN"] = None
+    assert b'solidarity_incidents_filed_total{channel="sms"}' in scrape.data
+    assert b'solidarity_sends_total{channel="sms",outcome="sent"}' in scrape.data
+    assert leaks(scrape.data, NEEDLES) == []
+    as_json = RedactingJsonFormatter()
+    assert leaks("\n".join(as_json.format(record) for record in caplog.records).encode(), NEEDLES) == []
