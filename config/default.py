@@ -56,11 +56,23 @@ INTAKE_RATE_LIMIT_ORGANISATION = "30 per hour"
 # Every SMS to our number (reports, answers, check-ins), per sender number. Only requests with a
 # valid Twilio signature count, so a forger cannot use up a real member's allowance.
 SMS_RATE_LIMIT_PHONE = "30 per hour"
+# Only commands spend it (answers, reports, check-ins, a wrong PIN too). Text we cannot read as a
+# command, and HELP, get the usage reply from this looser allowance instead, so a mistyped report
+# does not use up the allowance the correct one needs; past it they get no reply at all, so a flood
+# of junk cannot run up the bill for replies.
+SMS_UNREAD_RATE_LIMIT_PHONE = "60 per hour"
 # Fan-out: requests for help (match_request SMS and emails) sent for one reporting organisation's
 # incidents within the window. Past it a new report is refused (429; by SMS: "not filed") and
 # escalation waves wait until the window has room, so a coordinator can look first.
 FANOUT_MAX_MESSAGES = 300
 FANOUT_WINDOW_SECONDS = 3600
+
+# -- Whom to call when the service cannot help --------------------------------------------------------
+# The network's emergency number (coordinators, day and night), e.g. "+254 700 000 000". Shown on the
+# report form, on error pages, in the SMS HELP reply and whenever a limit refuses a report, so a
+# person who cannot file right now knows whom to call. In SMS only digits, + and spaces are kept.
+# Empty: pages say "call your coordinator" and SMS replies name no number.
+EMERGENCY_CONTACT = ""
 
 # -- The domain ---------------------------------------------------------------------------------
 HELP_TYPES = ["legal", "communications", "diplomatic", "digital_security", "emergency_funds", "relocation"]

@@ -1,15 +1,19 @@
 """HTTP glue shared by the HTML pages and the JSON API: error bodies and security headers."""
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, current_app, jsonify, render_template, request
-from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from limits import parse as parse_limit
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from solidarity.errors import DomainError, FieldError
+from solidarity.clock import wait_in_words
+from solidarity.errors import DomainError, FieldError, RateLimited
 from solidarity.extensions import db, limiter
 
 JSON_PREFIXES = ("/api/", "/webhooks/")
@@ -32,8 +36,13 @@ def error_response(status: int, errors: list[FieldError]) -> Response:
 def domain_error(exc: DomainError):
     db.session.rollback()  # whatever the failed call had pending must not leak into a later commit
     if wants_json():
-        return error_response(exc.status, exc.errors)
-    return render_template("error.html", code=exc.status, errors=exc.errors), exc.status
+        response = error_response(exc.status, exc.errors)
+    else:
+        response = Response(render_template("error.html", code=exc.status, errors=exc.errors), exc.status,
+                            mimetype="text/html")
+    if getattr(exc, "retry_after", None):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def flatten_messages(messages: object, prefix: str = "") -> list[FieldError]:
@@ -85,33 +94,61 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-INTAKE_LIMITED = "too many incident reports from {who} in a short time; wait, or call a coordinator"
+@dataclass(frozen=True)
+class Allowance:
+    """One abuse limit (config/default.py, "Abuse limits"): its setting, its storage key (no personal
+    data), and whose allowance it is, in words."""
+
+    setting: str
+    key: str
+    who: str
 
 
-def intake_limited(user_of: Callable[[], Any]) -> Callable:
-    """Limit filing incidents per account and per organisation (INTAKE_RATE_LIMIT_*).
+def intake_allowances(user) -> list[Allowance]:
+    """Reports per person and per organisation. Web and API draw on the same allowances."""
+    return [Allowance("INTAKE_RATE_LIMIT_ACCOUNT", f"intake-account:{user.id}", "reports from your account"),
+            Allowance("INTAKE_RATE_LIMIT_ORGANISATION", f"intake-organisation:{user.organisation_id}",
+                      "reports from your organisation")]
 
-    Shared scopes, so the web form and the API draw on one allowance. `user_of` gives the signed-in
-    user or None (the web's current_user, the API's token user); an anonymous request is keyed by
-    its address and refused by the view anyway. The limit is checked before the view runs, so a
-    refused report writes nothing.
-    """
-    def key(kind: str) -> Callable[[], str]:
-        def key_func() -> str:
-            user = user_of()
-            if user is None:
-                return f"intake-anonymous:{get_remote_address()}"
-            return f"intake-{kind}:{user.id if kind == 'account' else user.organisation_id}"
-        return key_func
 
-    def decorate(view: Callable) -> Callable:
-        for kind, setting, who in (("account", "INTAKE_RATE_LIMIT_ACCOUNT", "your account"),
-                                   ("organisation", "INTAKE_RATE_LIMIT_ORGANISATION", "your organisation")):
-            view = limiter.shared_limit(lambda setting=setting: current_app.config[setting], scope=f"intake-{kind}",
-                                        key_func=key(kind), methods=["POST"],
-                                        error_message=INTAKE_LIMITED.format(who=who))(view)
-        return view
-    return decorate
+def _refused(allowance: Allowance, item) -> RateLimited:
+    reset_at, _ = limiter.limiter.get_window_stats(item, allowance.key)
+    wait = max(1, math.ceil(reset_at - time.time()))
+    field = allowance.setting.rsplit("_", 1)[-1].lower()  # "account", "organisation", "phone"
+    return RateLimited(f"Too many {allowance.who} in a short time. You can send again in "
+                       f"{wait_in_words(wait)}.", field=field, retry_after=wait)
+
+
+def check_allowances(allowances: list[Allowance]) -> None:
+    """Raise RateLimited (with the wait) if one of these allowances is used up. Spends nothing."""
+    if not limiter.enabled:
+        return
+    for allowance in allowances:
+        item = parse_limit(current_app.config[allowance.setting])
+        if not limiter.limiter.test(item, allowance.key):
+            raise _refused(allowance, item)
+
+
+def spend_allowances(allowances: list[Allowance]) -> None:
+    """Spend one of each. Each hit is atomic in the limiter's storage, so concurrent requests cannot
+    all slip through a test made before any of them spent; the loser of such a race is refused."""
+    if not limiter.enabled:
+        return
+    for allowance in allowances:
+        item = parse_limit(current_app.config[allowance.setting])
+        if not limiter.limiter.hit(item, allowance.key):
+            raise _refused(allowance, item)
+
+
+def within_allowances(allowances: list[Allowance], validate: Callable[[], Any], act: Callable[[], Any]):
+    """Limits count what was done, not what was refused: check (spending nothing), validate the input,
+    spend, then act. A form sent back for a mistake costs nothing, so a person who gets it wrong ten
+    times can still file the eleventh. What passed its checks and is then refused by a later rule
+    (the fan-out cap) has spent its share: that keeps a flood from retrying for free."""
+    check_allowances(allowances)
+    validate()
+    spend_allowances(allowances)
+    return act()
 
 
 def trust_proxies(app) -> None:

@@ -29,6 +29,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup
 
+from solidarity.clock import wait_in_words
 from solidarity.notify import links, segments
 from solidarity.notify.models import Channel
 
@@ -96,6 +97,8 @@ REPLIES = {
     "stop": N_("No more SMS from us: alerts go to your email. Reply START to resume."),
     "start": N_("SMS alerts are on again. Reply STOP to end them."),
     "help": N_("Answer: YES code or NO code. Report: RAID, ARREST, FREEZE or HELP LEGAL."),
+    # Past the sender's allowance (SMS_RATE_LIMIT_PHONE): nothing was done, and when to try again.
+    "limited": N_("Too many messages. Nothing was done. Send again in {wait}."),
     "received": N_("Message received."),
     "filed": N_("Report received: case {ref}. Members are being asked for help."),
     "not_filed": N_("Not filed. Sign in to report, or call your coordinator."),
@@ -122,6 +125,10 @@ REQUEST_PARAGRAPHS = (
     N_("Answer with a link below (you will be asked to sign in; each link works once and expires after a "
        "few days), or reply YES {ref} or NO {ref} to our SMS."),
 )
+# Appended to the replies in WITH_EMERGENCY when EMERGENCY_CONTACT is set. The number matters more
+# than the cost, so it is added even when it makes the reply two segments.
+EMERGENCY = N_("Emergency: {contact}")
+WITH_EMERGENCY = {"help", "limited"}
 ACCEPT_LABEL = N_("Accept case {ref}")
 DECLINE_LABEL = N_("Decline case {ref}")
 SIGN_IN_LABEL = N_("Sign in to Solidarity")
@@ -130,6 +137,7 @@ FOOTER = N_("You receive this because your organisation is a member of the Solid
 _REF = re.compile(r"[^A-Z0-9]")
 MAX_REFS = 3  # in the "which request?" reply: three 6-character codes still fit a UCS-2 segment
 _CODE = re.compile(r"[^a-z0-9_]")
+_PHONE = re.compile(r"[^0-9+ ]")
 
 
 @dataclass(frozen=True)
@@ -165,7 +173,7 @@ def language_of(preferred: str | None) -> str:
     return preferred if preferred in shipped_languages() else DEFAULT_LANGUAGE
 
 
-def _safe_values(params: Mapping[str, Any], gettext) -> dict[str, str]:
+def _safe_values(params: Mapping[str, Any], gettext, language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
     """The only values a message may show, each reduced to a shape that cannot carry free text."""
     ref = _REF.sub("", str(params.get("ref") or "").upper())[:8] or "?"
     help_code = _CODE.sub("", str(params.get("help_type") or "").lower())[:40]
@@ -176,7 +184,13 @@ def _safe_values(params: Mapping[str, Any], gettext) -> dict[str, str]:
     status = str(params.get("status") or "")
     reason = str(params.get("reason") or "")
     refs = [_REF.sub("", str(r).upper())[:8] for r in (params.get("refs") or ())][:MAX_REFS]
-    return {"ref": ref, "help": help_name,
+    try:
+        wait = wait_in_words(float(params.get("wait_seconds") or 0), locale=language)
+    except ValueError:
+        wait = ""
+    return {"ref": ref, "help": help_name, "wait": wait,
+            # The network's emergency number (EMERGENCY_CONTACT): digits, + and spaces only.
+            "contact": _PHONE.sub("", str(params.get("contact") or "")).strip()[:24],
             "status": gettext(STATUS_NAMES.get(status, STATUS_OTHER)),
             "reason": gettext(REASONS.get(reason, REASON_OTHER)),
             "refs": ", ".join(r for r in refs if r)}
@@ -192,9 +206,14 @@ def render_sms(template: str, params: Mapping[str, Any], language: str) -> str:
 
 
 def reply(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
-    """The text of an answer to an inbound SMS."""
+    """The text of an answer to an inbound SMS; `help` and `limited` name the `contact`
+    (EMERGENCY_CONTACT) when there is one."""
     gettext = translations(language).gettext
-    return segments.fit(_fill(gettext(REPLIES[key]), _safe_values(params, gettext)))
+    values = _safe_values(params, gettext, language)
+    text = _fill(gettext(REPLIES[key]), values)
+    if values["contact"] and key in WITH_EMERGENCY:
+        text = f"{text} {_fill(gettext(EMERGENCY), values)}"
+    return segments.fit(text)
 
 
 def render_email(template: str, params: Mapping[str, Any], language: str, *,

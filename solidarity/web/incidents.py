@@ -28,10 +28,10 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from solidarity.clock import utcnow
-from solidarity.errors import ValidationError
+from solidarity.errors import RateLimited, ValidationError
 from solidarity.extensions import db
 from solidarity.geo import country_name
-from solidarity.http import intake_limited
+from solidarity.http import intake_allowances, within_allowances
 from solidarity.incidents import access, reviews, service, workspace
 from solidarity.incidents.models import DISCLOSABLE, SEVERITIES, THREAT_TYPES
 from solidarity.incidents.service import IncidentDraft
@@ -123,22 +123,26 @@ def _checked(form: FlaskForm) -> None:
         abort(400, "the form expired; please try again")
 
 
-def _signed_in_user():
-    return current_user if current_user.is_authenticated else None
-
-
 @bp.route("/incidents/new", methods=["GET", "POST"])
 @login_required
-@intake_limited(_signed_in_user)
 def new():
     form = IncidentForm()
     if not form.is_submitted():
         return render_template("incidents/new.html", form=form)
     if form.validate():
+        draft = form.draft()
         try:
-            incident = service.file_incident(db.session, current_user, form.draft(), now=utcnow())
+            incident = within_allowances(
+                intake_allowances(current_user),
+                validate=lambda: service.validate_draft(db.session, current_user, draft, now=utcnow()),
+                act=lambda: service.file_incident(db.session, current_user, draft, now=utcnow()))
         except ValidationError as exc:
             form.show_errors(exc)
+        except RateLimited as exc:
+            # The typed report comes back whole, with when it can be sent and whom to call meanwhile.
+            db.session.rollback()
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+            return render_template("incidents/new.html", form=form, limited=exc), 429, headers
         else:
             flash(f"Your report is filed. Its reference is {incident.ref}.")
             return redirect(url_for("incidents.show", incident_id=incident.id))
