@@ -36,6 +36,12 @@ SESSION_COOKIE_SECURE = True  # turned off only by config/development.py and tes
 ARGON2_TIME_COST = 3
 ARGON2_MEMORY_COST = 65536
 ARGON2_PARALLELISM = 4
+# Password recovery ("Forgot password?"): the emailed link works once and for this long...
+PASSWORD_RESET_MAX_AGE_SECONDS = 30 * 60
+# ...and one account gets at most this many reset emails in the window, whoever asks, so nobody can
+# flood a person's inbox. Past it the page answers the same and nothing is sent (audited).
+PASSWORD_RESET_PER_ACCOUNT = 3
+PASSWORD_RESET_WINDOW_SECONDS = 3600
 
 # -- Rate limits (Flask-Limiter syntax); storage shared by every process in production ----------
 # memory:// counts per process: with several gunicorn workers or machines set a shared store, e.g.
@@ -48,6 +54,8 @@ LOGIN_RATE_LIMIT = "10 per minute"
 # loose enough that someone hammering a coordinator's account cannot lock them out for long.
 LOGIN_ACCOUNT_RATE_LIMIT = "20 per hour"
 APPLY_RATE_LIMIT = "5 per hour"
+# "Forgot password?" requests per client address (the per-account cap is PASSWORD_RESET_PER_ACCOUNT).
+PASSWORD_RESET_RATE_LIMIT_ADDRESS = "10 per hour"
 # Abuse limits: one compromised account or stolen phone must not flood the network. A request over a
 # limit gets 429 with a message and writes nothing. Incident reports through the web form and the
 # API, per person and per organisation (all its people together; web and API count together):

@@ -17,6 +17,7 @@ from solidarity.extensions import db
 from solidarity.fields import DataKey
 from solidarity.members import auth, service, twofactor
 from solidarity.members.models import Vetting
+from solidarity.notify import recovery
 from solidarity.playbook import service as playbook_service
 
 keys = AppGroup("keys", help="Master keys: generate, rotate.")
@@ -107,6 +108,21 @@ def reset_two_factor(email: str) -> None:
     except DomainError as exc:
         _fail(exc)
     click.echo(f"two-factor sign-in reset; {ended} session(s) ended")
+
+
+@users.command("reset-password")
+@click.argument("email")
+def reset_password(email: str) -> None:
+    """Print a one-time link with which the person chooses a new password (for someone who cannot
+    receive the email). Safer than setting a password here: the operator never knows the password, and
+    the link dies once used, after PASSWORD_RESET_MAX_AGE_SECONDS, or when the password changes.
+    Using it ends every session and token of the account; two-factor stays on. Audited."""
+    try:
+        url = recovery.issue_url(db.session, "cli", email, now=utcnow())
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(url)
+    click.echo("Give this link to the person by a channel you trust. It works once.", err=True)
 
 
 @tokens.command("create")

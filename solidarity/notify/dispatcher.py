@@ -129,6 +129,8 @@ def release(session: Session, token: str, ids: list[uuid.UUID]) -> None:
 
 def fallback_for(session: Session, row: Notification, *, now: datetime) -> Notification | None:
     """Queue the same message on the other channel, unless it has no point; the caller commits."""
+    if row.template in messages.EMAIL_ONLY:
+        return None  # a password link goes to the account's email or nowhere
     if row.fallback_of_id is not None:
         return None  # one fallback per message: no ping-pong between two broken channels
     user = row.user

@@ -30,7 +30,7 @@ from babel.support import NullTranslations, Translations
 from markupsafe import Markup
 
 from solidarity.clock import wait_in_words
-from solidarity.notify import links, segments
+from solidarity.notify import links, recovery, segments
 from solidarity.notify.models import Channel
 
 CATALOGUES = Path(__file__).resolve().parent.parent / "translations"
@@ -129,6 +129,14 @@ REQUEST_PARAGRAPHS = (
 # than the cost, so it is added even when it makes the reply two segments.
 EMERGENCY = N_("Emergency: {contact}")
 WITH_EMERGENCY = {"help", "limited"}
+# Password recovery (notify/recovery.py): email only, with a link made when the email is rendered.
+RESET_SUBJECT = N_("Choose a new password")
+RESET_PARAGRAPHS = (
+    N_("Someone asked to reset the password of your account. If it was you, choose a new one with the "
+       "link below. It works once, within {wait}."),
+    N_("If it was not you, ignore this email: your password stays as it is."),
+)
+EMAIL_ONLY = {"password_reset"}  # never sent by SMS, never falls back to SMS
 ACCEPT_LABEL = N_("Accept case {ref}")
 DECLINE_LABEL = N_("Decline case {ref}")
 SIGN_IN_LABEL = N_("Sign in to Solidarity")
@@ -243,6 +251,10 @@ def render_email(template: str, params: Mapping[str, Any], language: str, *,
 def render(template: str, channel: Channel, params: Mapping[str, Any], language: str, *,
            user_id: uuid.UUID, match_id: uuid.UUID | None, config: Mapping[str, Any], now: datetime) -> Rendered:
     """Render one outbox row for one recipient. Email requests get fresh signed answer links."""
+    if template in EMAIL_ONLY:
+        if channel is not Channel.email:
+            raise ValueError(f"{template} goes by email only")
+        return _render_reset(params, language, user_id=user_id, config=config)
     if template not in SMS:
         raise KeyError(f"unknown notification template {template!r}")
     if channel is Channel.sms:
@@ -255,6 +267,23 @@ def render(template: str, channel: Channel, params: Mapping[str, Any], language:
             for accept in (True, False))
     return render_email(template, params, language, answer_links=answer_links,
                         home_url=config["PUBLIC_URL"].rstrip("/") + "/")
+
+
+def _render_reset(params: Mapping[str, Any], language: str, *, user_id: uuid.UUID,
+                  config: Mapping[str, Any]) -> Rendered:
+    gettext = translations(language).gettext
+    link = recovery.ResetLink(user_id, str(params["f"]))
+    url = recovery.make_url(config["PUBLIC_URL"], config["SECRET_KEY"], link, asked_at=recovery.asked_at(params))
+    wait = wait_in_words(float(config["PASSWORD_RESET_MAX_AGE_SECONDS"]), locale=language)
+    paragraphs = [_fill(gettext(p), {"wait": wait}) for p in RESET_PARAGRAPHS]
+    label, footer = gettext(RESET_SUBJECT), gettext(FOOTER)
+    text = "\n\n".join([*paragraphs, f"{label}:\n{url}", "-- \n" + footer]) + "\n"
+    direction = "rtl" if language in RTL else "ltr"
+    html = Markup('<!doctype html><html lang="{}" dir="{}"><body>').format(language, direction)
+    html += Markup("").join(Markup("<p>{}</p>").format(p) for p in paragraphs)
+    html += Markup('<p><a href="{}">{}</a></p>').format(url, label)
+    html += Markup("<hr><p><small>{}</small></p></body></html>").format(footer)
+    return Rendered(body=text, subject=label, html=str(html), urgent=True)
 
 
 def answer_link_max_age(config: Mapping[str, Any]) -> timedelta:
