@@ -215,7 +215,7 @@ def _job(row: Notification, *, now: datetime, config: Mapping[str, Any]) -> Job 
     try:
         address = _address(row.user, row.channel)
         rendered = messages.render(row.template, row.channel, row.params or {}, language, user_id=row.user_id,
-                                   match_id=row.match_id, config=config, now=now)
+                                   match_id=row.match_id, config=config, now=now, incident_id=row.incident_id)
     except DecryptionError:
         return Failure.no_address, "the address cannot be decrypted (its key was destroyed)"
     except (KeyError, ValueError) as exc:

@@ -140,6 +140,11 @@ EMAIL_ONLY = {"password_reset"}  # never sent by SMS, never falls back to SMS
 ACCEPT_LABEL = N_("Accept case {ref}")
 DECLINE_LABEL = N_("Decline case {ref}")
 SIGN_IN_LABEL = N_("Sign in to Solidarity")
+OPEN_CASE_LABEL = N_("Open case {ref}")
+# Where an email's button leads when the message is not about one incident (paths of web pages).
+PAGES = {"offer_reminder": "/organisation", "directory_alert": "/coordinator/organisations",
+         "coordinator_alert": "/coordinator/console", "checkin_due": "/checkins", "checkin_missed": "/checkins",
+         "checkin_confirmed": "/checkins"}
 FOOTER = N_("You receive this because your organisation is a member of the Solidarity network.")
 
 _REF = re.compile(r"[^A-Z0-9]")
@@ -224,19 +229,29 @@ def reply(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     return segments.fit(text)
 
 
+def page_url(public_url: str, template: str, incident_id: uuid.UUID | None) -> str:
+    """The page of the thing a message is about: its incident, else the page that acts on it."""
+    base = public_url.rstrip("/")
+    if incident_id is not None:
+        return f"{base}/incidents/{incident_id}"
+    return base + PAGES.get(template, "/")
+
+
 def render_email(template: str, params: Mapping[str, Any], language: str, *,
-                 answer_links: tuple[str, str] | None, home_url: str) -> Rendered:
-    """Subject, plain text and HTML. `answer_links` are the accept and decline URLs of a request."""
+                 answer_links: tuple[str, str] | None, home_url: str, case_url: str | None = None) -> Rendered:
+    """Subject, plain text and HTML. `answer_links` are the accept and decline URLs of a request;
+    `case_url` is the page of the incident it is about, `home_url` where to go otherwise."""
     gettext = translations(language).gettext
     values = _safe_values(params, gettext)
+    button = (_fill(gettext(OPEN_CASE_LABEL), values), case_url) if case_url else (gettext(SIGN_IN_LABEL), home_url)
     if template == "match_request":
         paragraphs = [_fill(gettext(p), values) for p in REQUEST_PARAGRAPHS]
         actions = ([(_fill(gettext(ACCEPT_LABEL), values), answer_links[0]),
                     (_fill(gettext(DECLINE_LABEL), values), answer_links[1])] if answer_links
-                   else [(gettext(SIGN_IN_LABEL), home_url)])
+                   else [button])
     else:
         paragraphs = [_fill(gettext(SMS[template]), values)]
-        actions = [(gettext(SIGN_IN_LABEL), home_url)]
+        actions = [button]
     footer = gettext(FOOTER)
     text = "\n\n".join([*paragraphs, *(f"{label}:\n{url}" for label, url in actions), "-- \n" + footer]) + "\n"
     direction = "rtl" if language in RTL else "ltr"
@@ -249,7 +264,8 @@ def render_email(template: str, params: Mapping[str, Any], language: str, *,
 
 
 def render(template: str, channel: Channel, params: Mapping[str, Any], language: str, *,
-           user_id: uuid.UUID, match_id: uuid.UUID | None, config: Mapping[str, Any], now: datetime) -> Rendered:
+           user_id: uuid.UUID, match_id: uuid.UUID | None, config: Mapping[str, Any], now: datetime,
+           incident_id: uuid.UUID | None = None) -> Rendered:
     """Render one outbox row for one recipient. Email requests get fresh signed answer links."""
     if template in EMAIL_ONLY:
         if channel is not Channel.email:
@@ -265,8 +281,10 @@ def render(template: str, channel: Channel, params: Mapping[str, Any], language:
         answer_links = tuple(
             links.answer_url(public, links.make_token(secret, links.AnswerLink(match_id, user_id, accept), now=now))
             for accept in (True, False))
+    public = config["PUBLIC_URL"]
     return render_email(template, params, language, answer_links=answer_links,
-                        home_url=config["PUBLIC_URL"].rstrip("/") + "/")
+                        home_url=page_url(public, template, None),
+                        case_url=page_url(public, template, incident_id) if incident_id is not None else None)
 
 
 def _render_reset(params: Mapping[str, Any], language: str, *, user_id: uuid.UUID,
