@@ -64,9 +64,23 @@ def flatten_messages(messages: object, prefix: str = "") -> list[FieldError]:
     return [FieldError(prefix, str(messages))]
 
 
+# Werkzeug's own descriptions are written for developers; these say what to do instead. Only used
+# when nobody gave the error a message of its own (abort(400, "the form expired; ...") keeps its own).
+PLAIN = {
+    400: "That request could not be read. Go back, and try again.",
+    404: "There is no page at this address. Check the link, or start again from the home page.",
+    405: "This page cannot be used that way. Go back, and use its form or links.",
+    413: "What you sent is too large. Go back, shorten the text or leave out the attachment, and send it again.",
+    415: "That kind of content is not accepted here.",
+    500: "Something went wrong on our side. Nothing you did caused it; please try again in a moment.",
+}
+
+
 def http_error(exc):
     code = getattr(exc, "code", None) or 500
-    message = getattr(exc, "description", None) or "something went wrong on our side"
+    message = getattr(exc, "description", None) or ""
+    if not message or message == getattr(type(exc), "description", None):
+        message = PLAIN.get(code, message) or PLAIN[500]
     if wants_json():
         messages = (getattr(exc, "data", None) or {}).get("messages")
         response = error_response(code, flatten_messages(messages) if messages else [FieldError("", message)])

@@ -471,7 +471,7 @@ def add_note(session: Session, user: User, incident: Incident, note: str, *, now
     _require_manager(session, user, incident)
     text = _clean_text(note, "note", NOTE_MAX)
     if text is None:
-        raise ValidationError("note", "is required")
+        raise ValidationError("note", "is empty: write the update first")
     with one_transaction(session):
         incident.updated_at = now
         add_to_timeline(incident, "note", now, actor=user, note=text)

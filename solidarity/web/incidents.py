@@ -104,7 +104,8 @@ class ActionForm(FlaskForm):
 
 
 class UpdateForm(FlaskForm):
-    note = TextAreaField("Post an update", render_kw={"rows": 3, "maxlength": service.NOTE_MAX})
+    # Its own id: the status form on the same page has a "note" too.
+    note = TextAreaField("Post an update", id="update-note", render_kw={"rows": 3, "maxlength": service.NOTE_MAX})
 
 
 class NeedForm(FlaskForm):
@@ -168,6 +169,11 @@ def index():
 @bp.get("/incidents/<uuid:incident_id>")
 @login_required
 def show(incident_id):
+    return _workspace(incident_id)
+
+
+def _workspace(incident_id, *, update_form: UpdateForm | None = None):
+    """The incident page; a small form sent back with a mistake comes back filled in, its error beside it."""
     incident, viewer = service.visible_incident(db.session, current_user, incident_id)
     shown = service.reveal(db.session, current_user, incident, now=utcnow())
     manages = access.can_change_status(viewer)
@@ -181,7 +187,7 @@ def show(incident_id):
                            active=incident.status in service.ACTIVE,
                            transitions=service.allowed_transitions(incident) if manages else [],
                            checklist=workspace.checklist(db.session, current_user, incident),
-                           update_form=UpdateForm(), need_form=need_form, review_form=ReviewForm(),
+                           update_form=update_form or UpdateForm(), need_form=need_form, review_form=ReviewForm(),
                            reviews_due=reviews.due(db.session, current_user, incident),
                            reviews_written=reviews.visible_reviews(db.session, current_user, incident),
                            ratings=RATINGS,
@@ -212,7 +218,12 @@ def post_update(incident_id):
     incident, _ = service.visible_incident(db.session, current_user, incident_id)
     form = UpdateForm()
     _checked(form)
-    service.add_note(db.session, current_user, incident, form.note.data, now=utcnow())
+    try:
+        service.add_note(db.session, current_user, incident, form.note.data, now=utcnow())
+    except ValidationError as exc:
+        db.session.rollback()
+        form.note.errors = [e.message for e in exc.errors]
+        return _workspace(incident.id, update_form=form), 422
     flash("Your update is on the timeline.")
     return _back(incident.id, "timeline")
 
