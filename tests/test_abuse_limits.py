@@ -5,15 +5,18 @@ Each limit answers 429 with a message that says which allowance ran out, and wri
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from solidarity import create_app
 from solidarity.clock import utcnow
 from solidarity.errors import RateLimited
 from solidarity.escalation.tick import tick
 from solidarity.extensions import limiter
+from solidarity.incidents.models import Incident
 from tests import factories
 from tests.api.test_incidents import written
 from tests.conftest import csrf_token
@@ -202,3 +205,27 @@ def test_fanout_cap_holds_escalation_waves_instead_of_exhausting_them(session, c
     assert counts["held"] == 2 and counts["waves"] == counts["exhausted"] == 0
     assert written(session) == before  # no match, message or alert
     assert all(n.next_wave_at > later for n in capped.incident.needs)
+
+
+def test_concurrent_reports_cannot_all_slip_through_the_allowance(limited, make, session, net):
+    """Checked, validated, then spent with one atomic increment: of reports sent at the same moment,
+    exactly the allowance is filed, whoever wins the race."""
+    client_app = limited(INTAKE_RATE_LIMIT_ACCOUNT="2 per hour").application
+    token = bearer(make.token(net.reporter))
+    for round_ in range(3):
+        limiter.reset()
+        barrier = threading.Barrier(6, timeout=30)
+        statuses: list[int] = []
+
+        def send(barrier=barrier, statuses=statuses):
+            client = client_app.test_client()
+            barrier.wait()
+            statuses.append(client.post("/api/v1/incidents", headers=token, json=REPORT).status_code)
+        threads = [threading.Thread(target=send) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(statuses) == [201, 201, 429, 429, 429, 429], statuses
+        session.expire_all()
+        assert session.scalar(select(func.count()).select_from(Incident)) == 2 * (round_ + 1)
