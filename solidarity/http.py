@@ -133,25 +133,25 @@ def _refused(allowance: Allowance, item) -> RateLimited:
                        f"{wait_in_words(wait)}.", field=field, retry_after=wait)
 
 
-def check_allowances(allowances: list[Allowance]) -> None:
-    """Raise RateLimited (with the wait) if one of these allowances is used up. Spends nothing."""
+def _each(allowances: list[Allowance], *, spend: bool) -> None:
     if not limiter.enabled:
         return
+    strategy = limiter.limiter
     for allowance in allowances:
         item = parse_limit(current_app.config[allowance.setting])
-        if not limiter.limiter.test(item, allowance.key):
+        if not (strategy.hit if spend else strategy.test)(item, allowance.key):
             raise _refused(allowance, item)
+
+
+def check_allowances(allowances: list[Allowance]) -> None:
+    """Raise RateLimited (with the wait) if one of these allowances is used up. Spends nothing."""
+    _each(allowances, spend=False)
 
 
 def spend_allowances(allowances: list[Allowance]) -> None:
     """Spend one of each. Each hit is atomic in the limiter's storage, so concurrent requests cannot
     all slip through a test made before any of them spent; the loser of such a race is refused."""
-    if not limiter.enabled:
-        return
-    for allowance in allowances:
-        item = parse_limit(current_app.config[allowance.setting])
-        if not limiter.limiter.hit(item, allowance.key):
-            raise _refused(allowance, item)
+    _each(allowances, spend=True)
 
 
 def within_allowances(allowances: list[Allowance], validate: Callable[[], Any], act: Callable[[], Any]):
