@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, current_app, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user
 from limits import parse as parse_limit
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -76,10 +77,19 @@ PLAIN = {
 }
 
 
+def _limit_wait() -> int | None:
+    """Seconds until the breached Flask-Limiter limit (sign-in, applications) has room again."""
+    current = limiter.current_limit
+    return max(1, math.ceil(current.reset_at - time.time())) if current is not None else None
+
+
 def http_error(exc):
     code = getattr(exc, "code", None) or 500
     message = getattr(exc, "description", None) or ""
-    if not message or message == getattr(type(exc), "description", None):
+    wait = _limit_wait() if isinstance(exc, RateLimitExceeded) else None
+    if wait is not None and not exc.limit.error_message:
+        message = f"Too many attempts in a short time. You can try again in {wait_in_words(wait)}."
+    elif not message or message == getattr(type(exc), "description", None):
         message = PLAIN.get(code, message) or PLAIN[500]
     if wants_json():
         messages = (getattr(exc, "data", None) or {}).get("messages")
@@ -87,6 +97,8 @@ def http_error(exc):
     else:
         response = Response(render_template("error.html", code=code, errors=[FieldError("", message)]), code,
                             mimetype="text/html")
+    if wait is not None:
+        response.headers["Retry-After"] = str(wait)
     # A 405 must say which methods the resource takes (RFC 9110 15.5.6); werkzeug knows them.
     if getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)
