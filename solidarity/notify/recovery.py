@@ -81,7 +81,10 @@ def request_reset(session: Session, email: str, *, now: datetime) -> None:
     nothing, so no caller can tell the outcomes apart. Commits."""
     user = find_user_by_email(session, email)
     if user is None or not user.active or is_locked_down(user):
-        session.rollback()
+        # The same kind of work as a real request (an audit append and a commit), so the time the
+        # answer takes does not tell either. The event names no account.
+        audit.record(session, "anonymous", "auth.password_reset_refused", None, at=now)
+        session.commit()
         return
     window = now - timedelta(seconds=int(settings()["PASSWORD_RESET_WINDOW_SECONDS"]))
     sent = session.scalar(select(func.count()).select_from(Notification).where(

@@ -63,6 +63,8 @@ def test_an_unknown_address_gets_the_same_answer_and_nothing_is_sent(client, mem
     assert without_csrf(known) == without_csrf(unknown)
     assert "If an account uses this address, we have sent it a link" in known.get_data(as_text=True)
     assert [r.user_id for r in resets()] == [member.id]
+    refused = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.password_reset_refused")).all()
+    assert [e.target_id for e in refused] == [None]
 
 
 def test_the_link_goes_by_email_only_and_never_falls_back_to_sms(app, client, make):
