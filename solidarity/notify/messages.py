@@ -136,7 +136,7 @@ RESET_PARAGRAPHS = (
        "link below. It works once, within {wait}."),
     N_("If it was not you, ignore this email: your password stays as it is."),
 )
-EMAIL_ONLY = {"password_reset"}  # never sent by SMS, never falls back to SMS
+EMAIL_ONLY = {recovery.TEMPLATE}  # never sent by SMS, never falls back to SMS
 ACCEPT_LABEL = N_("Accept case {ref}")
 DECLINE_LABEL = N_("Decline case {ref}")
 SIGN_IN_LABEL = N_("Sign in to Solidarity")

@@ -185,8 +185,8 @@ def reset(token: str):
                 if current_user.is_authenticated:
                     logout_user()
                 session.clear()
-                flash("Your password is changed, and every other session is signed out. Sign in with your "
-                      "new password.")
+                flash("Your password is changed, and your account is signed out everywhere. Sign in with "
+                      "your new password.")
                 return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form), 200 if not form.errors else 400
 
