@@ -58,7 +58,9 @@ APPLY_RATE_LIMIT = "5 per hour"
 PASSWORD_RESET_RATE_LIMIT_ADDRESS = "10 per hour"
 # Abuse limits: one compromised account or stolen phone must not flood the network. A request over a
 # limit gets 429 with a message and writes nothing. Incident reports through the web form and the
-# API, per person and per organisation (all its people together; web and API count together):
+# API, per person and per organisation (all its people together; web and API count together). Only
+# reports that pass their checks count, so a form sent back for a mistake uses up nothing; a refused
+# report comes back filled in, with the wait in words and EMERGENCY_CONTACT:
 INTAKE_RATE_LIMIT_ACCOUNT = "10 per hour"
 INTAKE_RATE_LIMIT_ORGANISATION = "30 per hour"
 # Every SMS to our number (reports, answers, check-ins), per sender number. Only requests with a
