@@ -68,8 +68,8 @@ INTAKE_RATE_LIMIT_ORGANISATION = "30 per hour"
 SMS_RATE_LIMIT_PHONE = "30 per hour"
 # Only commands spend it (answers, reports, check-ins, a wrong PIN too). Text we cannot read as a
 # command, and HELP, get the usage reply from this looser allowance instead, so a mistyped report
-# does not use up the allowance the correct one needs; past it they get no reply at all, so a flood
-# of junk cannot run up the bill for replies.
+# does not use up the allowance the correct one needs. The "too many messages" replies draw on it
+# too; past it nothing gets a reply at all, so a flood cannot run up the bill for replies.
 SMS_UNREAD_RATE_LIMIT_PHONE = "60 per hour"
 # Fan-out: requests for help (match_request SMS and emails) sent for one reporting organisation's
 # incidents within the window. Past it a new report is refused (429; by SMS: "not filed") and

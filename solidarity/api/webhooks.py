@@ -44,10 +44,22 @@ def _sender_key() -> str:
     return "sms-sender:" + keyring().blind_index("rate-limit-sms", request.form.get("From", ""))
 
 
-def _sender_allowance(body: str) -> list[Allowance]:
-    if sms_commands.spends_allowance(body):
-        return [Allowance("SMS_RATE_LIMIT_PHONE", _sender_key(), "messages from this number")]
+def _commands() -> list[Allowance]:
+    return [Allowance("SMS_RATE_LIMIT_PHONE", _sender_key(), "messages from this number")]
+
+
+def _replies_only() -> list[Allowance]:
     return [Allowance("SMS_UNREAD_RATE_LIMIT_PHONE", "unread-" + _sender_key(), "messages from this number")]
+
+
+def _may_reply() -> bool:
+    """Whatever only earns a reply (junk, HELP, the "too many" answer itself) is paid from the
+    looser allowance, so past both a flood costs us nothing."""
+    try:
+        spend_allowances(_replies_only())
+    except RateLimited:
+        return False
+    return True
 
 
 @bp.post("/sms")
@@ -60,12 +72,12 @@ def inbound_sms():
     """
     _require_signature()
     body = request.form.get("Body", "")
-    allowance = _sender_allowance(body)
+    command = sms_commands.spends_allowance(body)
     try:
-        spend_allowances(allowance)
+        spend_allowances(_commands() if command else _replies_only())
     except RateLimited as exc:
-        if allowance[0].setting != "SMS_RATE_LIMIT_PHONE":
-            return _twiml(None)  # a flood of unreadable text: stop paying for usage replies
+        if not command or not _may_reply():
+            return _twiml(None)  # a flood: silence, rather than paying for a reply to each message
         return _twiml(messages.reply("limited", wait_seconds=exc.retry_after,
                                      contact=current_app.config["EMERGENCY_CONTACT"]))
     reply = sms_commands.handle(db.session, request.form.get("From", ""), body, now=utcnow())
