@@ -36,6 +36,12 @@ SESSION_COOKIE_SECURE = True  # turned off only by config/development.py and tes
 ARGON2_TIME_COST = 3
 ARGON2_MEMORY_COST = 65536
 ARGON2_PARALLELISM = 4
+# Password recovery ("Forgot password?"): the emailed link works once and for this long...
+PASSWORD_RESET_MAX_AGE_SECONDS = 30 * 60
+# ...and one account gets at most this many reset emails in the window, whoever asks, so nobody can
+# flood a person's inbox. Past it the page answers the same and nothing is sent (audited).
+PASSWORD_RESET_PER_ACCOUNT = 3
+PASSWORD_RESET_WINDOW_SECONDS = 3600
 
 # -- Rate limits (Flask-Limiter syntax); storage shared by every process in production ----------
 # memory:// counts per process: with several gunicorn workers or machines set a shared store, e.g.
@@ -48,19 +54,35 @@ LOGIN_RATE_LIMIT = "10 per minute"
 # loose enough that someone hammering a coordinator's account cannot lock them out for long.
 LOGIN_ACCOUNT_RATE_LIMIT = "20 per hour"
 APPLY_RATE_LIMIT = "5 per hour"
+# "Forgot password?" requests per client address (the per-account cap is PASSWORD_RESET_PER_ACCOUNT).
+PASSWORD_RESET_RATE_LIMIT_ADDRESS = "10 per hour"
 # Abuse limits: one compromised account or stolen phone must not flood the network. A request over a
 # limit gets 429 with a message and writes nothing. Incident reports through the web form and the
-# API, per person and per organisation (all its people together; web and API count together):
+# API, per person and per organisation (all its people together; web and API count together). Only
+# reports that pass their checks count, so a form sent back for a mistake uses up nothing; a refused
+# report comes back filled in, with the wait in words and EMERGENCY_CONTACT:
 INTAKE_RATE_LIMIT_ACCOUNT = "10 per hour"
 INTAKE_RATE_LIMIT_ORGANISATION = "30 per hour"
 # Every SMS to our number (reports, answers, check-ins), per sender number. Only requests with a
 # valid Twilio signature count, so a forger cannot use up a real member's allowance.
 SMS_RATE_LIMIT_PHONE = "30 per hour"
+# Only commands spend it (answers, reports, check-ins, a wrong PIN too). Text we cannot read as a
+# command, and HELP, get the usage reply from this looser allowance instead, so a mistyped report
+# does not use up the allowance the correct one needs. The "too many messages" replies draw on it
+# too; past it nothing gets a reply at all, so a flood cannot run up the bill for replies.
+SMS_UNREAD_RATE_LIMIT_PHONE = "60 per hour"
 # Fan-out: requests for help (match_request SMS and emails) sent for one reporting organisation's
 # incidents within the window. Past it a new report is refused (429; by SMS: "not filed") and
 # escalation waves wait until the window has room, so a coordinator can look first.
 FANOUT_MAX_MESSAGES = 300
 FANOUT_WINDOW_SECONDS = 3600
+
+# -- Whom to call when the service cannot help --------------------------------------------------------
+# The network's emergency number (coordinators, day and night), e.g. "+254 700 000 000". Shown on the
+# report form, on error pages, in the SMS HELP reply and whenever a limit refuses a report, so a
+# person who cannot file right now knows whom to call. In SMS only digits, + and spaces are kept.
+# Empty: pages say "call your coordinator" and SMS replies name no number.
+EMERGENCY_CONTACT = ""
 
 # -- The domain ---------------------------------------------------------------------------------
 HELP_TYPES = ["legal", "communications", "diplomatic", "digital_security", "emergency_funds", "relocation"]

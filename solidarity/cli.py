@@ -1,9 +1,12 @@
 """Operator commands: `flask --app wsgi keys|users|tokens|audit|demo|serve` (and `db` from Flask-Migrate)."""
 from __future__ import annotations
 
+import html
 import logging
 import os
+import re
 import sys
+import uuid
 from pathlib import Path
 
 import click
@@ -19,10 +22,13 @@ from solidarity.extensions import db
 from solidarity.fields import DataKey
 from solidarity.members import auth, service, twofactor
 from solidarity.members.models import Vetting
+from solidarity.notify import recovery
+from solidarity.notify.channels import twilio_sms
 from solidarity.playbook import service as playbook_service
 
 keys = AppGroup("keys", help="Master keys: generate, rotate.")
 users = AppGroup("users", help="Accounts.")
+sms = AppGroup("sms", help="Try the SMS journey without Twilio (development and testing only).")
 tokens = AppGroup("tokens", help="API tokens.")
 playbook = AppGroup("playbook", help="The playbook of plays.")
 audit_trail = AppGroup("audit", help="The hash-chained audit trail.")
@@ -110,6 +116,21 @@ def reset_two_factor(email: str) -> None:
     except DomainError as exc:
         _fail(exc)
     click.echo(f"two-factor sign-in reset; {ended} session(s) ended")
+
+
+@users.command("reset-password")
+@click.argument("email")
+def reset_password(email: str) -> None:
+    """Print a one-time link with which the person chooses a new password (for someone who cannot
+    receive the email). Safer than setting a password here: the operator never knows the password, and
+    the link dies once used, after PASSWORD_RESET_MAX_AGE_SECONDS, or when the password changes.
+    Using it ends every session and token of the account; two-factor stays on. Audited."""
+    try:
+        url = recovery.issue_url(db.session, "cli", email, now=utcnow())
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(url)
+    click.echo("Give this link to the person by a channel you trust. It works once.", err=True)
 
 
 @tokens.command("create")
@@ -277,6 +298,41 @@ def demo_command() -> None:
     click.echo("Demo accounts: for trying the service only, everything in them is fictional:")
     click.echo(f"  coordinator   {demo.COORDINATOR_EMAIL}  password {demo.COORDINATOR_PASSWORD}")
     click.echo(f"  member admin  {demo.MEMBER_EMAIL}  password {demo.MEMBER_PASSWORD}  ({loaded.demo_org})")
+    for name, email, _ in loaded.accounts[1:]:
+        click.echo(f"  responder     {email}  password {demo.RESPONDER_PASSWORD}  ({name})")
+    click.echo("Their phones, to try SMS with `flask --app wsgi sms receive --from NUMBER \"TEXT\"`:")
+    for name, _, phone in loaded.accounts:
+        click.echo(f"  {phone}  {name}")
+
+
+@sms.command("receive")
+@click.option("--from", "sender", required=True, help="The sender's number in E.164, e.g. +254712345678.")
+@click.argument("body")
+def sms_receive(sender: str, body: str) -> None:
+    """Deliver an SMS as Twilio would: signed with TWILIO_AUTH_TOKEN and posted to the real webhook,
+    so it meets the same signature check, limits and rules. Prints the reply. Development and
+    testing only: in production only Twilio speaks for a phone."""
+    app = current_app._get_current_object()
+    if app.config["SOLIDARITY_ENV"] == "production":
+        click.echo("error: `sms receive` pretends to be Twilio; it is refused in production", err=True)
+        sys.exit(2)
+    token = app.config.get("TWILIO_AUTH_TOKEN") or ""
+    if not token:
+        click.echo("error: set SOLIDARITY_TWILIO_AUTH_TOKEN (any value, in development) for the webhook to "
+                   "check signatures against; without it the webhook refuses every message", err=True)
+        sys.exit(2)
+    path = "/webhooks/twilio/sms"
+    params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": app.config.get("TWILIO_ACCOUNT_SID") or "AC0",
+              "From": sender, "To": app.config.get("TWILIO_FROM") or "", "Body": body, "NumMedia": "0"}
+    signature = twilio_sms.compute_signature(token, app.config["PUBLIC_URL"].rstrip("/") + path, params)
+    response = app.test_client().post(path, data=params, headers={"X-Twilio-Signature": signature})
+    if response.status_code != 200:
+        click.echo(f"error: the webhook answered {response.status_code}: {response.get_data(as_text=True)}",
+                   err=True)
+        sys.exit(1)
+    # Our own TwiML: one <Message> or none.
+    reply = re.search(r"<Message>(.*?)</Message>", response.get_data(as_text=True), re.S)
+    click.echo(f"Reply: {html.unescape(reply.group(1))}" if reply else "(no reply)")
 
 
 @backups.command("create")
@@ -361,7 +417,7 @@ def init_unconfigured(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(check)
-    for group in (keys, users, tokens, playbook, audit_trail, backups):
+    for group in (keys, users, tokens, playbook, audit_trail, backups, sms):
         app.cli.add_command(group)
     app.cli.add_command(worker)
     app.cli.add_command(scheduler_command)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import phonenumbers
@@ -25,6 +25,11 @@ from solidarity.playbook import service as playbook
 
 COORDINATOR_EMAIL, COORDINATOR_PASSWORD = "coordinator@solidarity.example", "demo-coordinator-pass"
 MEMBER_EMAIL, MEMBER_PASSWORD = "admin@demo.example", "demo-member-pass"
+# Responders with a password, so the responder's journey can be walked too: a report by the demo
+# member (Kenya) asks Tamarind for legal help and Open Circuit for digital security.
+RESPONDER_PASSWORD = "demo-responder-pass"
+RESPONDERS = {"Tamarind Street Legal Clinic": "legal.responder@demo.example.org",
+              "Open Circuit Digital Helpline": "digital.responder@demo.example.org"}
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,8 @@ class Loaded:
     offers: Counter  # by help type
     plays: int
     demo_org: str
+    # (organisation, email, phone) of the people with a published password, the demo member first
+    accounts: tuple[tuple[str, str, str | None], ...] = ()
 
 
 def _ascii(text: str) -> str:
@@ -183,9 +190,12 @@ def load(session: Session, *, now: datetime) -> Loaded | None:
         demo = entry.name == DEMO_MEMBER_ORG
         first, *_, last = _ascii(entry.admin).lower().replace("'", "").split()
         admin = {"name": entry.admin, "phone": _phone(entry.country, n),
-                 "email": MEMBER_EMAIL if demo else f"{first}.{last}@{_slug(entry.name)}.example.org"}
+                 "email": MEMBER_EMAIL if demo else RESPONDERS.get(entry.name)
+                 or f"{first}.{last}@{_slug(entry.name)}.example.org"}
         if demo:
             admin["password"] = MEMBER_PASSWORD
+        elif entry.name in RESPONDERS:
+            admin["password"] = RESPONDER_PASSWORD
         org = members.register_organisation(
             session, {"name": entry.name, "country": entry.country, "languages": entry.languages.split(),
                       "consent_share_contacts": n % 3 != 0}, admin, actor=None, now=now)
@@ -201,7 +211,9 @@ def load(session: Session, *, now: datetime) -> Loaded | None:
     members.vouch(session, voucher.users[0], applicant, now=now)
     _cover_configured_help_types(session, list(built.values()), now=now)
     plays = playbook.load_initial_playbook(session, now=now)
-    return summary(session, plays=len(plays))
+    accounts = tuple((name, built[name].users[0].email, built[name].users[0].phone)
+                     for name in (DEMO_MEMBER_ORG, *RESPONDERS))
+    return replace(summary(session, plays=len(plays)), accounts=accounts)
 
 
 def _offer(session: Session, org: Organisation, help_type: str, coverage: dict, capacity: int, *,

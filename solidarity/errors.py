@@ -54,9 +54,16 @@ class Conflict(DomainError):
 
 
 class RateLimited(DomainError):
-    """An abuse limit (config/default.py, "Abuse limits") is reached; nothing was written."""
+    """An abuse limit (config/default.py, "Abuse limits") is reached; nothing was written.
+
+    `retry_after` is how many seconds until the allowance has room again, when the limit knows it.
+    """
 
     status = 429
+
+    def __init__(self, message: str = "", *, field: str | None = None, retry_after: int | None = None):
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
 
 
 class DecryptionError(DomainError):

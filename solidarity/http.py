@@ -2,19 +2,24 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from limits import parse as parse_limit
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from solidarity import metrics
-from solidarity.errors import DomainError, FieldError
+from solidarity.clock import wait_in_words
+from solidarity.errors import DomainError, FieldError, RateLimited
 from solidarity.extensions import db, limiter
 
 JSON_PREFIXES = ("/api/", "/webhooks/")
@@ -37,8 +42,13 @@ def error_response(status: int, errors: list[FieldError]) -> Response:
 def domain_error(exc: DomainError):
     db.session.rollback()  # whatever the failed call had pending must not leak into a later commit
     if wants_json():
-        return error_response(exc.status, exc.errors)
-    return render_template("error.html", code=exc.status, errors=exc.errors), exc.status
+        response = error_response(exc.status, exc.errors)
+    else:
+        response = Response(render_template("error.html", code=exc.status, errors=exc.errors), exc.status,
+                            mimetype="text/html")
+    if getattr(exc, "retry_after", None):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def flatten_messages(messages: object, prefix: str = "") -> list[FieldError]:
@@ -60,15 +70,40 @@ def flatten_messages(messages: object, prefix: str = "") -> list[FieldError]:
     return [FieldError(prefix, str(messages))]
 
 
+# Werkzeug's own descriptions are written for developers; these say what to do instead. Only used
+# when nobody gave the error a message of its own (abort(400, "the form expired; ...") keeps its own).
+PLAIN = {
+    400: "That request could not be read. Go back, and try again.",
+    404: "There is no page at this address. Check the link, or start again from the home page.",
+    405: "This page cannot be used that way. Go back, and use its form or links.",
+    413: "What you sent is too large. Go back, shorten the text or leave out the attachment, and send it again.",
+    415: "That kind of content is not accepted here.",
+    500: "Something went wrong on our side. Nothing you did caused it; please try again in a moment.",
+}
+
+
+def _limit_wait() -> int | None:
+    """Seconds until the breached Flask-Limiter limit (sign-in, applications) has room again."""
+    current = limiter.current_limit
+    return max(1, math.ceil(current.reset_at - time.time())) if current is not None else None
+
+
 def http_error(exc):
     code = getattr(exc, "code", None) or 500
-    message = getattr(exc, "description", None) or "something went wrong on our side"
+    message = getattr(exc, "description", None) or ""
+    wait = _limit_wait() if isinstance(exc, RateLimitExceeded) else None
+    if wait is not None and not exc.limit.error_message:
+        message = f"Too many attempts in a short time. You can try again in {wait_in_words(wait)}."
+    elif not message or message == getattr(type(exc), "description", None):
+        message = PLAIN.get(code, message) or PLAIN[500]
     if wants_json():
         messages = (getattr(exc, "data", None) or {}).get("messages")
         response = error_response(code, flatten_messages(messages) if messages else [FieldError("", message)])
     else:
         response = Response(render_template("error.html", code=code, errors=[FieldError("", message)]), code,
                             mimetype="text/html")
+    if wait is not None:
+        response.headers["Retry-After"] = str(wait)
     # A 405 must say which methods the resource takes (RFC 9110 15.5.6); werkzeug knows them.
     if getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)
@@ -90,33 +125,61 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-INTAKE_LIMITED = "too many incident reports from {who} in a short time; wait, or call a coordinator"
+@dataclass(frozen=True)
+class Allowance:
+    """One abuse limit (config/default.py, "Abuse limits"): its setting, its storage key (no personal
+    data), and whose allowance it is, in words."""
+
+    setting: str
+    key: str
+    who: str
 
 
-def intake_limited(user_of: Callable[[], Any]) -> Callable:
-    """Limit filing incidents per account and per organisation (INTAKE_RATE_LIMIT_*).
+def intake_allowances(user) -> list[Allowance]:
+    """Reports per person and per organisation. Web and API draw on the same allowances."""
+    return [Allowance("INTAKE_RATE_LIMIT_ACCOUNT", f"intake-account:{user.id}", "reports from your account"),
+            Allowance("INTAKE_RATE_LIMIT_ORGANISATION", f"intake-organisation:{user.organisation_id}",
+                      "reports from your organisation")]
 
-    Shared scopes, so the web form and the API draw on one allowance. `user_of` gives the signed-in
-    user or None (the web's current_user, the API's token user); an anonymous request is keyed by
-    its address and refused by the view anyway. The limit is checked before the view runs, so a
-    refused report writes nothing.
-    """
-    def key(kind: str) -> Callable[[], str]:
-        def key_func() -> str:
-            user = user_of()
-            if user is None:
-                return f"intake-anonymous:{get_remote_address()}"
-            return f"intake-{kind}:{user.id if kind == 'account' else user.organisation_id}"
-        return key_func
 
-    def decorate(view: Callable) -> Callable:
-        for kind, setting, who in (("account", "INTAKE_RATE_LIMIT_ACCOUNT", "your account"),
-                                   ("organisation", "INTAKE_RATE_LIMIT_ORGANISATION", "your organisation")):
-            view = limiter.shared_limit(lambda setting=setting: current_app.config[setting], scope=f"intake-{kind}",
-                                        key_func=key(kind), methods=["POST"],
-                                        error_message=INTAKE_LIMITED.format(who=who))(view)
-        return view
-    return decorate
+def _refused(allowance: Allowance, item) -> RateLimited:
+    reset_at, _ = limiter.limiter.get_window_stats(item, allowance.key)
+    wait = max(1, math.ceil(reset_at - time.time()))
+    field = allowance.setting.rsplit("_", 1)[-1].lower()  # "account", "organisation", "phone"
+    return RateLimited(f"Too many {allowance.who} in a short time. You can send again in "
+                       f"{wait_in_words(wait)}.", field=field, retry_after=wait)
+
+
+def _each(allowances: list[Allowance], *, spend: bool) -> None:
+    if not limiter.enabled:
+        return
+    strategy = limiter.limiter
+    for allowance in allowances:
+        item = parse_limit(current_app.config[allowance.setting])
+        if not (strategy.hit if spend else strategy.test)(item, allowance.key):
+            raise _refused(allowance, item)
+
+
+def check_allowances(allowances: list[Allowance]) -> None:
+    """Raise RateLimited (with the wait) if one of these allowances is used up. Spends nothing."""
+    _each(allowances, spend=False)
+
+
+def spend_allowances(allowances: list[Allowance]) -> None:
+    """Spend one of each. Each hit is atomic in the limiter's storage, so concurrent requests cannot
+    all slip through a test made before any of them spent; the loser of such a race is refused."""
+    _each(allowances, spend=True)
+
+
+def within_allowances(allowances: list[Allowance], validate: Callable[[], Any], act: Callable[[], Any]):
+    """Limits count what was done, not what was refused: check (spending nothing), validate the input,
+    spend, then act. A form sent back for a mistake costs nothing, so a person who gets it wrong ten
+    times can still file the eleventh. What passed its checks and is then refused by a later rule
+    (the fan-out cap) has spent its share: that keeps a flood from retrying for free."""
+    check_allowances(allowances)
+    validate()
+    spend_allowances(allowances)
+    return act()
 
 
 def trust_proxies(app) -> None:

@@ -16,6 +16,7 @@ _PATTERNS: list[tuple[re.Pattern[str], object]] = [
     (re.compile(r"\bsol_[A-Za-z0-9_-]{16,}"), "sol_[token]"),
     # Signed answer links (/answer/<itsdangerous token>) and any other itsdangerous-shaped token.
     (re.compile(r"/answer/[^\s?#\"']+"), "/answer/[token]"),
+    (re.compile(r"/reset/[^\s?#\"']+"), "/reset/[token]"),  # password reset links
     (re.compile(r"\b[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}\b"), "[signed-token]"),
     (re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)"), lambda m: f"[email]@{m.group(1)}"),
     # Phone numbers: international form (what we store, what Twilio sends), or a bare run of 9 to

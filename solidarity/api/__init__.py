@@ -31,14 +31,6 @@ def current_api_user() -> User:
     return g.api_user
 
 
-def token_user() -> User | None:
-    """The bearer token's user, or None: for rate-limit keys, which must not answer the request."""
-    try:
-        return current_api_user()
-    except Unauthorized:
-        return None
-
-
 class SolidarityApi(Api):
     ERROR_SCHEMA = ErrorSchema  # document our error shape, not flask-smorest's default
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from solidarity.api import current_api_user, token_user
+from solidarity.api import current_api_user
 from solidarity.api.incident_schemas import IncidentIn, IncidentOut, IncidentPatch, IncidentQuery, MatchOut
 from solidarity.api.schemas import ErrorSchema
 from solidarity.clock import utcnow
 from solidarity.errors import ValidationError
 from solidarity.extensions import db
-from solidarity.http import intake_limited
+from solidarity.http import intake_allowances, within_allowances
 from solidarity.incidents import service
 from solidarity.incidents.service import IncidentDraft
 
@@ -51,11 +51,15 @@ class Incidents(MethodView):
     @blp.arguments(IncidentIn)
     @blp.response(201, IncidentOut)
     @errors(401, 403, 422, 429)
-    @intake_limited(token_user)
     def post(self, data):
-        """Report an incident for your organisation; the first responders are asked at once."""
+        """Report an incident for your organisation; the first responders are asked at once. A 429
+        carries Retry-After (seconds); a report refused for its input does not count against the limit."""
         user = current_api_user()
-        incident = service.file_incident(db.session, user, IncidentDraft(**data, channel="api"), now=utcnow())
+        draft = IncidentDraft(**data, channel="api")
+        incident = within_allowances(
+            intake_allowances(user),
+            validate=lambda: service.validate_draft(db.session, user, draft, now=utcnow()),
+            act=lambda: service.file_incident(db.session, user, draft, now=utcnow()))
         return service.reveal(db.session, user, incident, now=utcnow())
 
 

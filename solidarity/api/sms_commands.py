@@ -65,7 +65,15 @@ def handle(session: Session, phone: str, body: str, *, now: datetime) -> str | N
         return _answer(session, users, command, language, now=now)
     if command.kind == "checkin":
         return _checkin(session, users, command, language, now=now)
-    return messages.reply("help", language)
+    return messages.reply("help", language, contact=settings()["EMERGENCY_CONTACT"])
+
+
+def spends_allowance(body: str) -> bool:
+    """Whether this message spends the sender's allowance (SMS_RATE_LIMIT_PHONE): every command
+    does (answers, reports, check-ins, STOP/START), a wrong PIN included, so guessing stays slow. Text
+    we cannot read as a command, and HELP, only earn the usage reply: a mistyped report must not use
+    up the allowance the next, correct one needs. They have a looser allowance of their own."""
+    return inbound.parse(body, settings()["HELP_TYPES"]).kind not in ("help", "unknown")
 
 
 def _record_untrusted(session: Session, found: list[User], command: Command, *, now: datetime) -> None:

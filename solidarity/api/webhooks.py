@@ -10,8 +10,10 @@ from flask import Blueprint, Response, current_app, request
 
 from solidarity.api import sms_commands
 from solidarity.clock import utcnow
-from solidarity.errors import Forbidden
-from solidarity.extensions import db, keyring, limiter
+from solidarity.errors import Forbidden, RateLimited
+from solidarity.extensions import db, keyring
+from solidarity.http import Allowance, spend_allowances
+from solidarity.notify import messages
 from solidarity.notify import service as notify
 from solidarity.notify.channels import twilio_sms
 
@@ -42,15 +44,43 @@ def _sender_key() -> str:
     return "sms-sender:" + keyring().blind_index("rate-limit-sms", request.form.get("From", ""))
 
 
+def _commands() -> list[Allowance]:
+    return [Allowance("SMS_RATE_LIMIT_PHONE", _sender_key(), "messages from this number")]
+
+
+def _replies_only() -> list[Allowance]:
+    return [Allowance("SMS_UNREAD_RATE_LIMIT_PHONE", "unread-" + _sender_key(), "messages from this number")]
+
+
+def _may_reply() -> bool:
+    """Whatever only earns a reply (junk, HELP, the "too many" answer itself) is paid from the
+    looser allowance, so past both a flood costs us nothing."""
+    try:
+        spend_allowances(_replies_only())
+    except RateLimited:
+        return False
+    return True
+
+
 @bp.post("/sms")
-@limiter.limit(lambda: current_app.config["SMS_RATE_LIMIT_PHONE"], key_func=_sender_key,
-               error_message="too many messages from this number; try again later",
-               deduct_when=lambda response: response.status_code != 403)  # forged requests spend nothing
 def inbound_sms():
-    """An SMS to our number: a reply to a request, STOP/START/HELP, a check-in or a report."""
+    """An SMS to our number: a reply to a request, STOP/START/HELP, a check-in or a report.
+
+    The signature comes first, so a forged request spends nobody's allowance. Past the allowance
+    the answer is still 200 with a TwiML reply (Twilio sends no reply to an error status): nothing
+    was done, when to send again, and the network's emergency number.
+    """
     _require_signature()
-    reply = sms_commands.handle(db.session, request.form.get("From", ""), request.form.get("Body", ""),
-                                now=utcnow())
+    body = request.form.get("Body", "")
+    command = sms_commands.spends_allowance(body)
+    try:
+        spend_allowances(_commands() if command else _replies_only())
+    except RateLimited as exc:
+        if not command or not _may_reply():
+            return _twiml(None)  # a flood: silence, rather than paying for a reply to each message
+        return _twiml(messages.reply("limited", wait_seconds=exc.retry_after,
+                                     contact=current_app.config["EMERGENCY_CONTACT"]))
+    reply = sms_commands.handle(db.session, request.form.get("From", ""), body, now=utcnow())
     return _twiml(reply)
 
 

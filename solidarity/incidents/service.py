@@ -563,7 +563,7 @@ def add_note(session: Session, user: User, incident: Incident, note: str, *, now
     _require_manager(session, user, incident)
     text = _clean_text(note, "note", NOTE_MAX)
     if text is None:
-        raise ValidationError("note", "is required")
+        raise ValidationError("note", "is empty: write the update first")
     require_changeable(incident)
     with one_transaction(session):
         incident.updated_at = now

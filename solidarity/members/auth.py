@@ -139,13 +139,16 @@ def set_active(session: Session, actor: User, user: User, active: bool, *, now: 
         raise Forbidden("you cannot disable your own account")
     user.active = active
     user.updated_at = now
-    details = {}
-    if not active:
-        details["sessions_ended"] = end_all_sessions(session, user, now=now)
-        details["tokens_revoked"] = _revoke(session, user, now=now)
+    details = sign_out_everywhere(session, user, now=now) if not active else {}
     audit.record(session, actor, "user.disabled" if not active else "user.enabled", user, at=now, **details)
     session.commit()
     return user
+
+
+def sign_out_everywhere(session: Session, user: User, *, now: datetime) -> dict[str, int]:
+    """End every browser session and revoke every API token of `user`; the caller commits."""
+    return {"sessions_ended": end_all_sessions(session, user, now=now),
+            "tokens_revoked": _revoke(session, user, now=now)}
 
 
 def create_token(session: Session, user: User, *, name: str = "", now: datetime) -> str:

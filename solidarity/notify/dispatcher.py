@@ -131,6 +131,8 @@ def release(session: Session, token: str, ids: list[uuid.UUID]) -> None:
 
 def fallback_for(session: Session, row: Notification, *, now: datetime) -> Notification | None:
     """Queue the same message on the other channel, unless it has no point; the caller commits."""
+    if row.template in messages.EMAIL_ONLY:
+        return None  # a password link goes to the account's email or nowhere
     if row.fallback_of_id is not None:
         return None  # one fallback per message: no ping-pong between two broken channels
     user = row.user
@@ -215,7 +217,7 @@ def _job(row: Notification, *, now: datetime, config: Mapping[str, Any]) -> Job 
     try:
         address = _address(row.user, row.channel)
         rendered = messages.render(row.template, row.channel, row.params or {}, language, user_id=row.user_id,
-                                   match_id=row.match_id, config=config, now=now)
+                                   match_id=row.match_id, config=config, now=now, incident_id=row.incident_id)
     except DecryptionError:
         return Failure.no_address, "the address cannot be decrypted (its key was destroyed)"
     except (KeyError, ValueError) as exc:

@@ -29,7 +29,8 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup
 
-from solidarity.notify import links, segments
+from solidarity.clock import wait_in_words
+from solidarity.notify import links, recovery, segments
 from solidarity.notify.models import Channel
 
 CATALOGUES = Path(__file__).resolve().parent.parent / "translations"
@@ -98,6 +99,8 @@ REPLIES = {
     "stop": N_("No more SMS from us: alerts go to your email. Reply START to resume."),
     "start": N_("SMS alerts are on again. Reply STOP to end them."),
     "help": N_("Answer: YES code or NO code. Report: RAID, ARREST, FREEZE or HELP LEGAL."),
+    # Past the sender's allowance (SMS_RATE_LIMIT_PHONE): nothing was done, and when to try again.
+    "limited": N_("Too many messages. Nothing was done. Send again in {wait}."),
     "received": N_("Message received."),
     "filed": N_("Report received: case {ref}. Members are being asked for help."),
     "not_filed": N_("Not filed. Sign in to report, or call your coordinator."),
@@ -124,14 +127,32 @@ REQUEST_PARAGRAPHS = (
     N_("Answer with a link below (you will be asked to sign in; each link works once and expires after a "
        "few days), or reply YES {ref} or NO {ref} to our SMS."),
 )
+# Appended to the replies in WITH_EMERGENCY when EMERGENCY_CONTACT is set. The number matters more
+# than the cost, so it is added even when it makes the reply two segments.
+EMERGENCY = N_("Emergency: {contact}")
+WITH_EMERGENCY = {"help", "limited"}
+# Password recovery (notify/recovery.py): email only, with a link made when the email is rendered.
+RESET_SUBJECT = N_("Choose a new password")
+RESET_PARAGRAPHS = (
+    N_("Someone asked to reset the password of your account. If it was you, choose a new one with the "
+       "link below. It works once, within {wait}."),
+    N_("If it was not you, ignore this email: your password stays as it is."),
+)
+EMAIL_ONLY = {recovery.TEMPLATE}  # never sent by SMS, never falls back to SMS
 ACCEPT_LABEL = N_("Accept case {ref}")
 DECLINE_LABEL = N_("Decline case {ref}")
 SIGN_IN_LABEL = N_("Sign in to Solidarity")
+OPEN_CASE_LABEL = N_("Open case {ref}")
+# Where an email's button leads when the message is not about one incident (paths of web pages).
+PAGES = {"offer_reminder": "/organisation", "directory_alert": "/coordinator/organisations",
+         "coordinator_alert": "/coordinator/console", "checkin_due": "/checkins", "checkin_missed": "/checkins",
+         "checkin_confirmed": "/checkins"}
 FOOTER = N_("You receive this because your organisation is a member of the Solidarity network.")
 
 _REF = re.compile(r"[^A-Z0-9]")
 MAX_REFS = 3  # in the "which request?" reply: three 6-character codes still fit a UCS-2 segment
 _CODE = re.compile(r"[^a-z0-9_]")
+_PHONE = re.compile(r"[^0-9+ ]")
 
 
 @dataclass(frozen=True)
@@ -167,7 +188,7 @@ def language_of(preferred: str | None) -> str:
     return preferred if preferred in shipped_languages() else DEFAULT_LANGUAGE
 
 
-def _safe_values(params: Mapping[str, Any], gettext) -> dict[str, str]:
+def _safe_values(params: Mapping[str, Any], gettext, language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
     """The only values a message may show, each reduced to a shape that cannot carry free text."""
     ref = _REF.sub("", str(params.get("ref") or "").upper())[:8] or "?"
     help_code = _CODE.sub("", str(params.get("help_type") or "").lower())[:40]
@@ -180,9 +201,15 @@ def _safe_values(params: Mapping[str, Any], gettext) -> dict[str, str]:
     refs = [_REF.sub("", str(r).upper())[:8] for r in (params.get("refs") or ())][:MAX_REFS]
     capacity = params.get("capacity")
     at = params.get("at")
-    return {"ref": ref, "help": help_name,
+    try:
+        wait = wait_in_words(float(params.get("wait_seconds") or 0), locale=language)
+    except ValueError:
+        wait = ""
+    return {"ref": ref, "help": help_name, "wait": wait,
             "capacity": str(capacity) if isinstance(capacity, int) else "?",
             "time": f"{at.astimezone(timezone.utc):%H:%M}" if isinstance(at, datetime) else "?",
+            # The network's emergency number (EMERGENCY_CONTACT): digits, + and spaces only.
+            "contact": _PHONE.sub("", str(params.get("contact") or "")).strip()[:24],
             "status": gettext(STATUS_NAMES.get(status, STATUS_OTHER)),
             "reason": gettext(REASONS.get(reason, REASON_OTHER)),
             "refs": ", ".join(r for r in refs if r)}
@@ -198,24 +225,39 @@ def render_sms(template: str, params: Mapping[str, Any], language: str) -> str:
 
 
 def reply(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
-    """The text of an answer to an inbound SMS."""
+    """The text of an answer to an inbound SMS; `help` and `limited` name the `contact`
+    (EMERGENCY_CONTACT) when there is one."""
     gettext = translations(language).gettext
-    return segments.fit(_fill(gettext(REPLIES[key]), _safe_values(params, gettext)))
+    values = _safe_values(params, gettext, language)
+    text = _fill(gettext(REPLIES[key]), values)
+    if values["contact"] and key in WITH_EMERGENCY:
+        text = f"{text} {_fill(gettext(EMERGENCY), values)}"
+    return segments.fit(text)
+
+
+def page_url(public_url: str, template: str, incident_id: uuid.UUID | None) -> str:
+    """The page of the thing a message is about: its incident, else the page that acts on it."""
+    base = public_url.rstrip("/")
+    if incident_id is not None:
+        return f"{base}/incidents/{incident_id}"
+    return base + PAGES.get(template, "/")
 
 
 def render_email(template: str, params: Mapping[str, Any], language: str, *,
-                 answer_links: tuple[str, str] | None, home_url: str) -> Rendered:
-    """Subject, plain text and HTML. `answer_links` are the accept and decline URLs of a request."""
+                 answer_links: tuple[str, str] | None, home_url: str, case_url: str | None = None) -> Rendered:
+    """Subject, plain text and HTML. `answer_links` are the accept and decline URLs of a request;
+    `case_url` is the page of the incident it is about, `home_url` where to go otherwise."""
     gettext = translations(language).gettext
     values = _safe_values(params, gettext)
+    button = (_fill(gettext(OPEN_CASE_LABEL), values), case_url) if case_url else (gettext(SIGN_IN_LABEL), home_url)
     if template == "match_request":
         paragraphs = [_fill(gettext(p), values) for p in REQUEST_PARAGRAPHS]
         actions = ([(_fill(gettext(ACCEPT_LABEL), values), answer_links[0]),
                     (_fill(gettext(DECLINE_LABEL), values), answer_links[1])] if answer_links
-                   else [(gettext(SIGN_IN_LABEL), home_url)])
+                   else [button])
     else:
         paragraphs = [_fill(gettext(SMS[template]), values)]
-        actions = [(gettext(SIGN_IN_LABEL), home_url)]
+        actions = [button]
     footer = gettext(FOOTER)
     text = "\n\n".join([*paragraphs, *(f"{label}:\n{url}" for label, url in actions), "-- \n" + footer]) + "\n"
     direction = "rtl" if language in RTL else "ltr"
@@ -228,8 +270,13 @@ def render_email(template: str, params: Mapping[str, Any], language: str, *,
 
 
 def render(template: str, channel: Channel, params: Mapping[str, Any], language: str, *,
-           user_id: uuid.UUID, match_id: uuid.UUID | None, config: Mapping[str, Any], now: datetime) -> Rendered:
+           user_id: uuid.UUID, match_id: uuid.UUID | None, config: Mapping[str, Any], now: datetime,
+           incident_id: uuid.UUID | None = None) -> Rendered:
     """Render one outbox row for one recipient. Email requests get fresh signed answer links."""
+    if template in EMAIL_ONLY:
+        if channel is not Channel.email:
+            raise ValueError(f"{template} goes by email only")
+        return _render_reset(params, language, user_id=user_id, config=config)
     if template not in SMS:
         raise KeyError(f"unknown notification template {template!r}")
     if channel is Channel.sms:
@@ -240,8 +287,27 @@ def render(template: str, channel: Channel, params: Mapping[str, Any], language:
         answer_links = tuple(
             links.answer_url(public, links.make_token(secret, links.AnswerLink(match_id, user_id, accept), now=now))
             for accept in (True, False))
+    public = config["PUBLIC_URL"]
     return render_email(template, params, language, answer_links=answer_links,
-                        home_url=config["PUBLIC_URL"].rstrip("/") + "/")
+                        home_url=page_url(public, template, None),
+                        case_url=page_url(public, template, incident_id) if incident_id is not None else None)
+
+
+def _render_reset(params: Mapping[str, Any], language: str, *, user_id: uuid.UUID,
+                  config: Mapping[str, Any]) -> Rendered:
+    gettext = translations(language).gettext
+    link = recovery.ResetLink(user_id, str(params["f"]))
+    url = recovery.make_url(config["PUBLIC_URL"], config["SECRET_KEY"], link, asked_at=recovery.asked_at(params))
+    wait = wait_in_words(float(config["PASSWORD_RESET_MAX_AGE_SECONDS"]), locale=language)
+    paragraphs = [_fill(gettext(p), {"wait": wait}) for p in RESET_PARAGRAPHS]
+    label, footer = gettext(RESET_SUBJECT), gettext(FOOTER)
+    text = "\n\n".join([*paragraphs, f"{label}:\n{url}", "-- \n" + footer]) + "\n"
+    direction = "rtl" if language in RTL else "ltr"
+    html = Markup('<!doctype html><html lang="{}" dir="{}"><body>').format(language, direction)
+    html += Markup("").join(Markup("<p>{}</p>").format(p) for p in paragraphs)
+    html += Markup('<p><a href="{}">{}</a></p>').format(url, label)
+    html += Markup("<hr><p><small>{}</small></p></body></html>").format(footer)
+    return Rendered(body=text, subject=label, html=str(html), urgent=True)
 
 
 def answer_link_max_age(config: Mapping[str, Any]) -> timedelta:

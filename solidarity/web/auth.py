@@ -9,17 +9,21 @@ import hashlib
 import uuid
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from solidarity.clock import utcnow
+from solidarity.clock import utcnow, wait_in_words
+from solidarity.errors import RateLimited, ValidationError
 from solidarity.extensions import db, limiter
+from solidarity.http import Allowance, within_allowances
 from solidarity.members import auth as auth_service
 from solidarity.members import twofactor
 from solidarity.members.access import may_act
 from solidarity.members.models import User
+from solidarity.notify import recovery
 
 bp = Blueprint("auth", __name__)
 
@@ -127,6 +131,66 @@ def logout():
     session.clear()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField("Email of your account", validators=[DataRequired("Enter the email you sign in with.")])
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField("New password", description="At least 12 characters.",
+                             validators=[DataRequired("Choose a new password.")],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("The new password again", validators=[DataRequired("Type the new password again.")],
+                            render_kw={"autocomplete": "new-password"})
+
+
+def _reset_address_allowance() -> list[Allowance]:
+    # Hashed so the limiter's storage never holds the address either.
+    digest = hashlib.sha256(get_remote_address().encode()).hexdigest()
+    return [Allowance("PASSWORD_RESET_RATE_LIMIT_ADDRESS", f"reset-address:{digest}", "requests from your network")]
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot():
+    """Ask for a reset link. The answer is the same page whether or not the address has an account."""
+    form = ForgotForm()
+    if not form.validate_on_submit():
+        return render_template("auth/forgot.html", form=form), 200 if not form.errors else 400
+    try:
+        within_allowances(_reset_address_allowance(), validate=lambda: None,
+                          act=lambda: recovery.request_reset(db.session, form.email.data, now=utcnow()))
+    except RateLimited as exc:
+        return render_template("auth/forgot.html", form=form, limited=exc), 429, {"Retry-After": str(exc.retry_after)}
+    return render_template("auth/forgot_sent.html", minutes=wait_in_words(recovery.max_age().total_seconds()))
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    """Choose a new password with an emailed link. Showing the form changes nothing (mail scanners
+    open links); only sending it does. Afterwards the person signs in, with their code if it is on."""
+    form = ResetForm()
+    try:
+        recovery.user_for_token(db.session, token, now=utcnow())
+    except recovery.BadResetLink as exc:
+        db.session.rollback()
+        return render_template("auth/reset_bad.html", message=exc.message), 400
+    if form.validate_on_submit():
+        if form.password.data != form.confirm.data:
+            form.confirm.errors.append("The two passwords are not the same. Type them again.")
+        else:
+            try:
+                recovery.reset_password(db.session, token, form.password.data, now=utcnow())
+            except ValidationError as exc:
+                form.password.errors.extend(e.message for e in exc.errors)
+            else:
+                if current_user.is_authenticated:
+                    logout_user()
+                session.clear()
+                flash("Your password is changed, and your account is signed out everywhere. Sign in with "
+                      "your new password.")
+                return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form), 200 if not form.errors else 400
 
 
 def _safe_next(target: str | None) -> str | None:

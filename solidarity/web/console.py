@@ -11,7 +11,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
 from solidarity.clock import utcnow
-from solidarity.errors import Forbidden
+from solidarity.errors import Forbidden, ValidationError
 from solidarity.extensions import db, settings
 from solidarity.geo import region_name
 from solidarity.incidents import console, indicators
@@ -117,12 +117,25 @@ def _charts(found: Indicators) -> dict[str, Chart]:
     }
 
 
+# The window's rules name the API's parameters; the page calls them From and To.
+WINDOW_MESSAGES = {"must be on or before until": "From must be on or before To. Swap the dates or change one."}
+
+
 @bp.get("/indicators")
 def indicators_page():
     now = utcnow()
-    win = indicators.window(indicators.parse_day(request.args.get("since"), "since"),
-                            indicators.parse_day(request.args.get("until"), "until"), now=now)
+    typed = {name: request.args.get(name) or "" for name in ("since", "until")}
+    errors: dict[str, list[str]] = {}
+    try:
+        win = indicators.window(indicators.parse_day(typed["since"], "since"),
+                                indicators.parse_day(typed["until"], "until"), now=now)
+    except ValidationError as exc:
+        # The dates come back as typed, the problem beside them, and the default window's numbers below.
+        for error in exc.errors:
+            errors.setdefault(error.field, []).append(WINDOW_MESSAGES.get(error.message, error.message))
+        win = indicators.window(None, None, now=now)
     found = indicators.compute(db.session, win, now=now)
     return render_template("coordinator/indicators.html", found=found, charts=_charts(found),
                            threat_labels=THREAT_LABELS, percent=_percent, area=_area,
-                           offers=_offers_table(found.offers))
+                           offers=_offers_table(found.offers), errors=errors, typed=typed), 422 if errors else 200
+

@@ -1,8 +1,15 @@
-"""The signed-in landing page."""
+"""The signed-in landing page: a to-do list (escalation/todo.py), not a welcome."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from flask import Blueprint, current_app, render_template
+from flask_login import current_user, login_required
+
+from solidarity.clock import utcnow
+from solidarity.escalation import todo
+from solidarity.extensions import db
+from solidarity.incidents.models import SEVERITIES
+from solidarity.notify import links, messages
+from solidarity.playbook.models import THREAT_LABELS
 
 bp = Blueprint("home", __name__)
 
@@ -10,4 +17,14 @@ bp = Blueprint("home", __name__)
 @bp.get("/")
 @login_required
 def index():
-    return render_template("home.html")
+    now = utcnow()
+    found = todo.for_user(db.session, current_user, now=now)
+    secret = current_app.config["SECRET_KEY"]
+
+    def answer_url(match, accept: bool) -> str:
+        # The same signed link as in the request email, made for whoever is signed in: one tap
+        # leads to the same confirmation page, and the same rules answer it.
+        return links.PATH + links.make_token(secret, links.AnswerLink(match.id, current_user.id, accept), now=now)
+
+    return render_template("home.html", todo=found, answer_url=answer_url, due=lambda c: todo.checkin_due(c, now),
+                           severities=SEVERITIES, threat_labels=THREAT_LABELS, status_names=messages.STATUS_NAMES)

@@ -28,10 +28,10 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from solidarity.clock import utcnow
-from solidarity.errors import ValidationError
+from solidarity.errors import RateLimited, ValidationError
 from solidarity.extensions import db
 from solidarity.geo import country_name
-from solidarity.http import intake_limited
+from solidarity.http import intake_allowances, within_allowances
 from solidarity.incidents import access, reviews, service, workspace
 from solidarity.incidents.models import DISCLOSABLE, SEVERITIES, THREAT_TYPES
 from solidarity.incidents.service import IncidentDraft
@@ -104,7 +104,8 @@ class ActionForm(FlaskForm):
 
 
 class UpdateForm(FlaskForm):
-    note = TextAreaField("Post an update", render_kw={"rows": 3, "maxlength": service.NOTE_MAX})
+    # Its own id: the status form on the same page has a "note" too.
+    note = TextAreaField("Post an update", id="update-note", render_kw={"rows": 3, "maxlength": service.NOTE_MAX})
 
 
 class NeedForm(FlaskForm):
@@ -123,22 +124,26 @@ def _checked(form: FlaskForm) -> None:
         abort(400, "the form expired; please try again")
 
 
-def _signed_in_user():
-    return current_user if current_user.is_authenticated else None
-
-
 @bp.route("/incidents/new", methods=["GET", "POST"])
 @login_required
-@intake_limited(_signed_in_user)
 def new():
     form = IncidentForm()
     if not form.is_submitted():
         return render_template("incidents/new.html", form=form)
     if form.validate():
+        draft = form.draft()
         try:
-            incident = service.file_incident(db.session, current_user, form.draft(), now=utcnow())
+            incident = within_allowances(
+                intake_allowances(current_user),
+                validate=lambda: service.validate_draft(db.session, current_user, draft, now=utcnow()),
+                act=lambda: service.file_incident(db.session, current_user, draft, now=utcnow()))
         except ValidationError as exc:
             form.show_errors(exc)
+        except RateLimited as exc:
+            # The typed report comes back whole, with when it can be sent and whom to call meanwhile.
+            db.session.rollback()
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+            return render_template("incidents/new.html", form=form, limited=exc), 429, headers
         else:
             flash(f"Your report is filed. Its reference is {incident.ref}.")
             return redirect(url_for("incidents.show", incident_id=incident.id))
@@ -164,6 +169,11 @@ def index():
 @bp.get("/incidents/<uuid:incident_id>")
 @login_required
 def show(incident_id):
+    return _workspace(incident_id)
+
+
+def _workspace(incident_id, *, update_form: UpdateForm | None = None):
+    """The incident page; a small form sent back with a mistake comes back filled in, its error beside it."""
     incident, viewer = service.visible_incident(db.session, current_user, incident_id)
     shown = service.reveal(db.session, current_user, incident, now=utcnow())
     manages = access.can_change_status(viewer)
@@ -178,7 +188,7 @@ def show(incident_id):
                            final=incident.status in service.READ_ONLY,
                            transitions=service.allowed_transitions(incident) if manages else [],
                            checklist=workspace.checklist(db.session, current_user, incident),
-                           update_form=UpdateForm(), need_form=need_form, review_form=ReviewForm(),
+                           update_form=update_form or UpdateForm(), need_form=need_form, review_form=ReviewForm(),
                            reviews_due=reviews.due(db.session, current_user, incident),
                            reviews_written=reviews.visible_reviews(db.session, current_user, incident),
                            ratings=RATINGS,
@@ -209,7 +219,12 @@ def post_update(incident_id):
     incident, _ = service.visible_incident(db.session, current_user, incident_id)
     form = UpdateForm()
     _checked(form)
-    service.add_note(db.session, current_user, incident, form.note.data, now=utcnow())
+    try:
+        service.add_note(db.session, current_user, incident, form.note.data, now=utcnow())
+    except ValidationError as exc:
+        db.session.rollback()
+        form.note.errors = [e.message for e in exc.errors]
+        return _workspace(incident.id, update_form=form), 422
     flash("Your update is on the timeline.")
     return _back(incident.id, "timeline")
 

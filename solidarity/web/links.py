@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from solidarity.clock import utcnow
 from solidarity.errors import Forbidden
 from solidarity.extensions import db
+from solidarity.incidents import access
 from solidarity.incidents import service as incidents
 from solidarity.matching.models import PENDING
 from solidarity.notify import links, messages
@@ -29,10 +30,14 @@ class ConfirmForm(FlaskForm):
 def answer(token: str):
     config = current_app.config
     link = links.read_token(config["SECRET_KEY"], token, now=utcnow(), max_age=messages.answer_link_max_age(config))
-    if link.user_id != current_user.id:
-        raise Forbidden("this link was sent to someone else: sign in as that person, or answer from the "
-                        "incident page", field="token")
     match = incidents.get_match(db.session, link.match_id)
+    # A colleague of the person it was sent to (a forwarded email, a shared inbox, the home page's
+    # buttons) may answer as themselves: they could do the same from the incident page. Anyone else
+    # learns nothing about the request.
+    colleague = link.user_id != current_user.id
+    if colleague and not access.can_answer(current_user, match):
+        raise Forbidden("This link was sent to someone else. Sign out and sign in as that person, or answer "
+                        "from the incident page.", field="token")
     incident = incidents.get_incident(db.session, match.incident_id)
     if match.status not in PENDING:
         return render_template("links/answered.html", ref=incident.ref, status=match.status.value,
@@ -45,4 +50,4 @@ def answer(token: str):
               else f"You declined case {incident.ref}; someone else is asked.")
         return redirect(url_for("incidents.show", incident_id=incident.id))
     return render_template("links/confirm.html", form=form, accept=link.accept, ref=incident.ref,
-                           help_type=match.help_type), 200 if not form.errors else 400
+                           help_type=match.help_type, colleague=colleague), 200 if not form.errors else 400

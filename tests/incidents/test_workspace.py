@@ -152,10 +152,24 @@ def test_who_may_post_an_update(world, role):
     assert notes == (["Lawyer reached the station"] if role in MANAGERS else [])
 
 
-def test_an_empty_update_names_the_note(world):
+def test_an_empty_update_comes_back_on_the_incident_page_with_the_error_beside_it(world):
     token = world.sign_in("reporter")
     response = world.client.post(f"/incidents/{world.net.incident.id}/updates", data={"note": " ", "csrf_token": token})
-    assert response.status_code == 422 and "<b>note</b>" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and f"<h1>Incident {world.net.incident.ref}</h1>" in html
+    assert '<p class="error" id="update-note-err">is empty: write the update first</p>' in html
+    assert 'href="#update-note"' in html and "<title>Error: Incident" in html
+
+
+def test_a_too_long_update_keeps_the_text(world):
+    token = world.sign_in("reporter")
+    text = "Lawyer at the station. " * 100
+    response = world.client.post(f"/incidents/{world.net.incident.id}/updates",
+                                 data={"note": text, "csrf_token": token})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "use at most 2000 characters" in html
+    assert text.strip() in html  # nothing typed is lost
+    assert not [e for e in world.net.incident.timeline if e.kind == "note"]
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -76,12 +76,28 @@ def test_a_post_without_the_csrf_token_answers_nothing(app, client, session, ask
     assert match.status is MatchStatus.notified
 
 
-def test_someone_else_cannot_use_the_link(app, client, make, session, asked):
-    _, match, responder = asked
+def test_a_colleague_who_opens_the_link_answers_as_themselves(app, client, make, session, asked):
+    incident, match, responder = asked
     colleague = make.user(responder.organisation)
     sign_in(client, colleague)
+    path = link_path(app, match, responder)
+    html = client.get(path).get_data(as_text=True)
+    assert f"Accept case {incident.ref}?" in html
+    assert "sent to a colleague" in html and f"You answer as yourself, <bdi>{colleague.name}</bdi>" in html
+    done = client.post(path, data={"csrf_token": CSRF_RE.search(html).group(1)})
+    assert done.status_code == 302
+    session.expire_all()
+    assert (match.status, match.answered_by_id) == (MatchStatus.accepted, colleague.id)
+
+
+def test_someone_of_another_organisation_cannot_use_the_link(app, client, make, session, asked):
+    _, match, responder = asked
+    sign_in(client, make.admin_of(make.org()))
     response = client.get(link_path(app, match, responder))
     assert response.status_code == 403 and "sent to someone else" in response.get_data(as_text=True)
+    assert client.post(link_path(app, match, responder), data={}).status_code in (400, 403)
+    session.expire_all()
+    assert match.status is MatchStatus.notified
 
 
 @pytest.mark.parametrize("broken", ["expired", "tampered"])

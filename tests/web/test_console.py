@@ -145,7 +145,18 @@ def test_the_indicators_page_of_an_empty_network_says_so(client, make):
 
 @pytest.mark.parametrize("query, field", [("?since=garbage", "since"), ("?until=2026-13-01", "until"),
                                           ("?since=2026-05-01&until=2026-04-01", "since")])
-def test_a_bad_window_is_refused_by_name(client, make, query, field):
+def test_a_bad_window_comes_back_as_typed_with_the_problem_beside_its_field(client, make, query, field):
     sign_in(client, make.coordinator())
     response = client.get(INDICATORS + query)
-    assert response.status_code == 422 and f"<b>{field}</b>" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and f'<p class="error" id="{field}-err">' in html
+    assert f'aria-describedby="{field}-err"' in html and "<title>Error: Indicators" in html
+    for typed in query.lstrip("?").split("&"):
+        assert f'value="{typed.split("=")[1]}"' in html  # what was typed is kept
+    assert 'action="/coordinator/indicators"' in html
+
+
+def test_from_after_to_says_so_in_the_pages_words(client, make):
+    sign_in(client, make.coordinator())
+    html = client.get(INDICATORS + "?since=2026-05-01&until=2026-04-01").get_data(as_text=True)
+    assert "From must be on or before To." in html and "until</" not in html

@@ -94,3 +94,14 @@ def test_outside_development_the_session_cookie_is_secure(app_config):
     cookie = client.get_cookie("solidarity_session", domain="solidarity.example")
     assert cookie is not None and cookie.secure and cookie.http_only and cookie.same_site == "Lax"
     assert "Strict-Transport-Security" in response.headers
+
+
+def test_an_oversized_form_gets_a_plain_page_with_the_navigation(client, make):
+    from tests.factories import sign_in
+
+    sign_in(client, make.admin_of(make.org()))
+    response = client.post("/incidents/new", data={"summary": "x" * (300 * 1024)})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 413 and "What you sent is too large." in html
+    assert "capacity limit" not in html and "Sign out" in html and 'href="/"' in html
+    assert "<title>Error: Too large" in html

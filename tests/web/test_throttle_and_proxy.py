@@ -2,6 +2,7 @@
 X-Forwarded-* headers, which must move neither the rate-limit key nor a webhook's signed URL."""
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -133,3 +134,15 @@ def test_forged_forwarded_host_or_proto_cannot_make_a_webhook_signature_valid(ap
         "X-Twilio-Signature": _signed(PUBLIC_URL + "/webhooks/twilio/sms", params),
         "X-Forwarded-Host": "attacker.example", "X-Forwarded-Proto": "http"})
     assert good.status_code == 200
+
+
+def test_a_refused_sign_in_says_when_to_try_again_and_whom_to_call(build):
+    client = build(EMERGENCY_CONTACT="+254 700 000 111").test_client()
+    for n in range(3):
+        attempt(client, f"person{n}@example.org")
+    token = csrf_token(client, "/login")
+    page = client.post("/login", data={"email": "x@example.org", "password": "wrong password!!", "csrf_token": token})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 429 and int(page.headers["Retry-After"]) > 0
+    assert re.search(r"You can try again in \d+ (minute|hour|second)s?\.", text), text
+    assert "per 1 minute" not in text and "+254 700 000 111" in text
