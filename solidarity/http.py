@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Response, current_app, g, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
-from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits import parse as parse_limit
 from werkzeug.middleware.proxy_fix import ProxyFix

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from solidarity.escalation.models import OPEN, CheckIn, CheckInState
 from solidarity.incidents import access
 from solidarity.incidents.models import Incident
 from solidarity.incidents.service import ACTIVE
 from solidarity.matching.models import PENDING, Match
-from solidarity.members.access import is_locked_down
+from solidarity.members.access import may_act
 from solidarity.members.models import Organisation, User, Vetting
 
 
@@ -61,7 +61,7 @@ class Todo:
 
 def for_user(session: Session, user: User, *, now: datetime) -> Todo:
     headline = headline_for(session) if user.is_coordinator else None
-    if user.organisation_id is None or not user.active or is_locked_down(user):
+    if user.organisation_id is None or not may_act(user):
         return Todo(headline=headline)
     org_id = user.organisation_id
     requests = [Request(match, incident) for match, incident in session.execute(
@@ -75,12 +75,14 @@ def for_user(session: Session, user: User, *, now: datetime) -> Todo:
         if access.viewer_of(user, i, []) is not None]
     coming: dict[uuid.UUID, list[tuple[str, str]]] = {i.id: [] for i in incidents}
     if incidents:
-        for incident_id, name, help_type in session.execute(
-                select(Match.incident_id, Organisation.name, Match.help_type)
+        # Names are encrypted: load the organisations with their data keys and decrypt here.
+        for incident_id, org, help_type in session.execute(
+                select(Match.incident_id, Organisation, Match.help_type)
                 .join(Organisation, Organisation.id == Match.organisation_id)
+                .options(joinedload(Organisation.data_key))
                 .where(Match.incident_id.in_(coming), Match.status.in_(access.ANSWERED_YES))
                 .order_by(Match.answered_at, Match.id)):
-            coming[incident_id].append((name, help_type))
+            coming[incident_id].append((org.name, help_type))
     checkins = list(session.scalars(
         select(CheckIn).where(CheckIn.organisation_id == org_id, CheckIn.state.in_(OPEN))
         .order_by(CheckIn.next_due_at, CheckIn.id)))
