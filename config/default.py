@@ -89,6 +89,11 @@ NOTIFY_LOG_FILE = "outbox.log"
 # still "sending" after the send lease is failed as ambiguous and reaches the person by the other
 # channel instead of being resent. The send lease must exceed the slowest provider call
 # (TWILIO_TIMEOUT, or SMTP_TIMEOUT for each of connect, STARTTLS, login and send).
+# On SIGINT or SIGTERM `worker`, `scheduler` and `serve` finish the row or job in hand and exit; one
+# still running after this many seconds is abandoned and the process exits anyway (a send left
+# half-done is recovered as ambiguous when its lease runs out, then sent by the other channel).
+# Keep it under your supervisor's kill timeout (systemd TimeoutStopSec, Kubernetes' 30 s grace).
+SHUTDOWN_GRACE_SECONDS = 4.0
 NOTIFY_POLL_INTERVAL = 0.5  # seconds; half of it is the mean added latency of an alert
 NOTIFY_BATCH_SIZE = 20
 NOTIFY_CLAIM_LEASE_SECONDS = 60
