@@ -122,6 +122,10 @@ SMTP_FROM = "Solidarity <alerts@localhost>"
 SMTP_TIMEOUT = 15.0
 # Email answer links (accept / decline): signed with SECRET_KEY, single use, valid this long.
 ANSWER_LINK_MAX_AGE_SECONDS = 3 * 24 * 3600
+# Each inbound SMS is recorded by its Twilio MessageSid with the reply we gave (encrypted), so that
+# Twilio's retry of a webhook is answered alike and acted on once. Deleted after this many hours
+# (Twilio retries within seconds; the margin covers a long outage on its side).
+INBOUND_SMS_KEEP_HOURS = 48
 # Severity of incidents opened by SMS (`RAID`, `HELP LEGAL`): 3 (urgent) unless the reporter edits it.
 SMS_INTAKE_SEVERITY = 3
 

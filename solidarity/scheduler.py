@@ -22,6 +22,7 @@ from solidarity.escalation.freshness import check_directory
 from solidarity.escalation.tick import tick
 from solidarity.extensions import db
 from solidarity.incidents.retention import erase_expired
+from solidarity.notify import once as inbound_sms
 
 logger = logging.getLogger("solidarity.scheduler")
 
@@ -51,7 +52,8 @@ def _describe(result: object) -> str:
 
 
 JOBS: dict[str, Callable[..., object]] = {"escalation.tick": tick, "directory.freshness": check_directory,
-                                          "incidents.retention": erase_expired}
+                                          "incidents.retention": erase_expired,
+                                          "inbound_sms.retention": inbound_sms.erase_expired}
 
 
 def build(app: Flask, *, first_tick_at: datetime | None = None) -> BackgroundScheduler:

@@ -12,6 +12,7 @@ from solidarity.api import sms_commands
 from solidarity.clock import utcnow
 from solidarity.errors import Forbidden
 from solidarity.extensions import db, keyring, limiter
+from solidarity.notify import once as notify_once
 from solidarity.notify import service as notify
 from solidarity.notify.channels import twilio_sms
 
@@ -47,11 +48,16 @@ def _sender_key() -> str:
                error_message="too many messages from this number; try again later",
                deduct_when=lambda response: response.status_code != 403)  # forged requests spend nothing
 def inbound_sms():
-    """An SMS to our number: a reply to a request, STOP/START/HELP, a check-in or a report."""
+    """An SMS to our number: a reply to a request, STOP/START/HELP, a check-in or a report. Acted on
+    once per MessageSid: Twilio's retry of it gets the first reply again (notify/once.py)."""
     _require_signature()
-    reply = sms_commands.handle(db.session, request.form.get("From", ""), request.form.get("Body", ""),
-                                now=utcnow())
-    return _twiml(reply)
+    now = utcnow()
+
+    def command() -> str | None:
+        return sms_commands.handle(db.session, request.form.get("From", ""), request.form.get("Body", ""), now=now)
+    sid = request.form.get("MessageSid")
+    # Twilio always sends a MessageSid; a signed request without one cannot be told from its repeats.
+    return _twiml(notify_once.answer_once(db.session, sid, command, now=now) if sid else command())
 
 
 @bp.post("/status")

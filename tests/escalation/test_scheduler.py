@@ -12,11 +12,10 @@ from solidarity.escalation.tick import tick
 def test_jobs_carry_no_arguments_and_run_on_their_intervals(app):
     built = scheduler.build(app)
     jobs = {job.id: job for job in built.get_jobs()}
-    assert set(jobs) == {"escalation.tick", "directory.freshness", "incidents.retention"}
+    assert set(jobs) == {"escalation.tick", "directory.freshness", "incidents.retention", "inbound_sms.retention"}
     assert all(job.args == () and job.kwargs == {} for job in jobs.values())
     assert jobs["escalation.tick"].trigger.interval == timedelta(seconds=app.config["ESCALATION_TICK_SECONDS"])
-    assert jobs["directory.freshness"].trigger.interval == jobs["incidents.retention"].trigger.interval == \
-        timedelta(days=1)
+    assert {jobs[name].trigger.interval for name in scheduler.JOBS if name != "escalation.tick"} == {timedelta(days=1)}
 
 
 def test_a_failing_job_is_logged_and_the_scheduler_goes_on(app, caplog):
