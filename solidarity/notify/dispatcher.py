@@ -46,6 +46,7 @@ from solidarity.notify import messages
 from solidarity.notify.channels import (
     AmbiguousError,
     DeliveryError,
+    OptedOutError,
     OutgoingMessage,
     PermanentError,
     Sender,
@@ -53,7 +54,7 @@ from solidarity.notify.channels import (
     build_senders,
 )
 from solidarity.notify.models import Channel, Delivery, Failure, Notification
-from solidarity.notify.outbox import reachable
+from solidarity.notify.outbox import reachable, same_number, set_sms_opt_out
 
 logger = logging.getLogger("solidarity.notify.dispatcher")
 
@@ -299,6 +300,8 @@ def send_job(session: Session, job: Job, token: str, senders: Mapping[Channel, S
         receipt = senders[job.channel].send(job.message)
     except TransientError as exc:
         return _after_transient(session, job.row_id, exc, now=now, policy=policy, rng=rng)
+    except OptedOutError as exc:
+        return _after_failure(session, job.row_id, Failure.opted_out, str(exc), now=now, opted_out=True)
     except PermanentError as exc:
         return _after_failure(session, job.row_id, Failure.permanent, str(exc), now=now)
     except AmbiguousError as exc:
@@ -334,11 +337,16 @@ def _after_transient(session: Session, row_id: uuid.UUID, exc: TransientError, *
     return "retry"
 
 
-def _after_failure(session: Session, row_id: uuid.UUID, failure: Failure, error: str, *, now: datetime) -> str:
+def _after_failure(session: Session, row_id: uuid.UUID, failure: Failure, error: str, *, now: datetime,
+                   opted_out: bool = False) -> str:
     row = _still_sending(session, row_id)
     if row is None:
         session.rollback()
         return "lost"
+    if opted_out:
+        # The provider will refuse this number until it texts START: remember it as a STOP, so
+        # later messages go straight to email instead of failing one by one (and START clears it).
+        set_sms_opt_out(session, same_number(session, row.user), True, now=now, via="provider")
     fail(session, row, failure, error, now=now)
     session.commit()
     return "failed"

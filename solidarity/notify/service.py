@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from solidarity import audit
 from solidarity.members.models import User
+from solidarity.notify import outbox
 from solidarity.notify.dispatcher import fail
 from solidarity.notify.models import PROGRESS, Delivery, Failure, Notification
 
@@ -83,13 +83,7 @@ def set_sms_opt_out(session: Session, users: list[User], opted_out: bool, *, now
 
     Queued SMS for them are then failed by the dispatcher as opted_out and go by email.
     """
-    for user in users:
-        if opted_out and user.sms_opted_out_at is None:
-            user.sms_opted_out_at = now
-            audit.record(session, "sms", "user.sms_opted_out", user, at=now)
-        elif not opted_out and user.sms_opted_out_at is not None:
-            user.sms_opted_out_at = None
-            audit.record(session, "sms", "user.sms_opted_in", user, at=now)
+    outbox.set_sms_opt_out(session, users, opted_out, now=now, via="sms")
     session.commit()
 
 
