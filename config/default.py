@@ -162,3 +162,12 @@ RETENTION_DAYS = 180
 # Offers are matched for OFFER_CONFIRM_DAYS after their last confirmation; their organisation's
 # admins are reminded this many days before that.
 OFFER_REMINDER_DAYS_BEFORE = 14
+
+# -- Health (solidarity/health.py): GET /healthz and GET /readyz for load balancers -------------
+# /readyz answers 503 when one of these is exceeded (0 or None switches that check off). The worker
+# beats once per round (at least every NOTIFY_POLL_INTERVAL when idle, after each batch when busy:
+# allow for a batch of slow provider calls); the active scheduler every third of a tick.
+READY_WORKER_HEARTBEAT_MAX_SECONDS = 120
+READY_SCHEDULER_HEARTBEAT_MAX_SECONDS = 60
+# The oldest message due and still queued: older means the workers are down or cannot keep up.
+READY_OUTBOX_MAX_AGE_SECONDS = 300

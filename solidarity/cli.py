@@ -268,20 +268,20 @@ def serve(host: str, port: int) -> None:
     _log_to_stderr()
     stop = threading.Event()
     _stop_on_signals(stop, _grace(app), interrupt=True)  # the interrupt ends run_simple's loop
-    sender = threading.Thread(target=dispatcher.run, args=(app, stop), name="notify-worker", daemon=True)
-    jobs = None
+    # Daemon threads: whatever they are doing, the watchdog's exit is not held up by them.
+    threads = [threading.Thread(target=dispatcher.run, args=(app, stop), name="notify-worker", daemon=True),
+               threading.Thread(target=scheduler.run, args=(app, stop), name="scheduler", daemon=True)]
     try:
-        sender.start()
-        jobs = scheduler.start_background(app)
+        for thread in threads:
+            thread.start()
         run_simple(host, port, app, threaded=True)
     except KeyboardInterrupt:
         pass  # a signal before the server's loop began
     finally:
         stop.set()
-        if jobs is not None:
-            jobs.shutdown(wait=True)  # a job in progress finishes, or the watchdog ends the process
-        if sender.is_alive():
-            sender.join()
+        for thread in threads:  # the row or job in hand finishes, or the watchdog ends the process
+            if thread.is_alive():
+                thread.join()
         logger.info("stopped")
 
 

@@ -7,6 +7,8 @@ Times are the processes' own clocks: keep the machines on NTP (a skew shortens o
 """
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, or_, update
@@ -74,3 +76,37 @@ def release_lease(session: Session, name: str, holder: str) -> None:
     session.execute(update(_TABLE).where(_TABLE.c.name == name, _TABLE.c.holder == holder)
                     .values(holder=None, lease_until=None))
     session.commit()
+
+
+class OutageLog:
+    """Log a database outage once when it starts, then at most once per `every` seconds while it
+    lasts, and once when it ends: a worker retrying every second must not write a line each time."""
+
+    def __init__(self, logger: logging.Logger, what: str, every: float = 60.0):
+        self.logger, self.what, self.every = logger, what, every
+        self.since: float | None = None
+        self.last_logged = 0.0
+        self.failures = 0
+
+    def failed(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        self.failures += 1
+        if self.since is None:
+            self.since, self.last_logged = now, now
+            self.logger.error("%s: the database is unreachable (%s); retrying until it is back", self.what,
+                              _first_line(exc))
+        elif now - self.last_logged >= self.every:
+            self.last_logged = now
+            self.logger.error("%s: the database is still unreachable after %.0fs (%d failed attempts): %s",
+                              self.what, now - self.since, self.failures, _first_line(exc))
+
+    def succeeded(self) -> None:
+        if self.since is not None:
+            self.logger.warning("%s: the database is back after %.0fs; carrying on", self.what,
+                                time.monotonic() - self.since)
+            self.since, self.failures = None, 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]

@@ -37,6 +37,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
+from solidarity import liveness
 from solidarity.clock import utcnow
 from solidarity.errors import DecryptionError
 from solidarity.extensions import db, settings
@@ -386,29 +387,42 @@ def run_once(session: Session, *, now: datetime, channels: Mapping[Channel, Send
 
 def run(app, stop_event: threading.Event, poll_interval: float | None = None, *,
         senders: Mapping[Channel, Sender] | None = None) -> None:
-    """Dispatch until `stop_event` is set (SIGTERM). Polls when idle, loops at once after a full batch."""
+    """Dispatch until `stop_event` is set (SIGTERM). Polls when idle, loops at once after a full batch.
+
+    Beats the "worker" heartbeat (liveness.py) once per round. When the database goes away it
+    waits and tries again, logging the outage once a minute, and carries on when it is back.
+    Nothing is lost meanwhile: a row claimed but not started is taken again once its claim lease
+    runs out; a row caught mid-send ("sending", outcome unknown) is recovered as ambiguous and
+    reaches the person by the other channel, never resent on its own.
+    """
     with app.app_context():
         config = app.config
         poll = float(poll_interval if poll_interval is not None else config["NOTIFY_POLL_INTERVAL"])
         senders = senders or build_senders(config, app.instance_path)
         policy = Policy.from_config(config)
+        outage = liveness.OutageLog(logger, "worker")
         logger.info("worker started: channels %s, poll %.2fs, batch %d",
                     ", ".join(f"{c.value}={type(s).__name__}" for c, s in senders.items()), poll, policy.batch_size)
         while not stop_event.is_set():
             try:
+                liveness.beat(db.session, liveness.WORKER, now=utcnow())
                 counts = run_once(db.session, now=utcnow(), channels=senders, stop=stop_event, policy=policy,
                                   config=config, clock=utcnow)
-            except DBAPIError:
-                # The database went away or failed over: wait and try again; nothing is lost, rows
-                # in hand are recovered by their leases.
-                logger.exception("database error in the dispatcher; retrying after %.1fs", poll)
-                db.session.rollback()
+            except DBAPIError as exc:
+                outage.failed(exc)
+                _rollback_quietly()
                 stop_event.wait(max(poll, 1.0))
                 continue
             finally:
                 db.session.remove()
+            outage.succeeded()
             if counts["claimed"] < policy.batch_size:
                 stop_event.wait(poll)
         logger.info("worker stopped")
 
 
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        pass  # the connection is gone; remove() discards it
