@@ -137,13 +137,13 @@ def _stand_by(app: Flask, holder: str, lease: timedelta, period: float, stop_eve
     said = False
     while not stop_event.is_set():
         if _hold(app, holder, lease, outage):
-            logger.info("scheduler %s is the active scheduler: performing steps; catching up", holder)
+            logger.info("scheduler %s is active: performing steps; catching up", holder)
             return True
         if not said:
             with app.app_context():
                 other = liveness.holder_of(db.session, liveness.SCHEDULER)
                 db.session.remove()
-            logger.info("scheduler %s standing by: %s is the active scheduler; taking over within %.0fs of "
+            logger.info("scheduler %s standing by: %s holds the scheduler lease; taking over within %.1fs of "
                         "it stopping", holder, other or "another process", period * 3)
             said = True
         stop_event.wait(period)

@@ -36,7 +36,7 @@ def _env(database_url, tmp_path, **settings):
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("command, ready", [(("worker", "--poll", "0.1"), "worker started"),
-                                            (("scheduler",), "is the active scheduler"),
+                                            (("scheduler",), "is active: performing steps"),
                                             (("serve",), "Running on")],
                          ids=["worker", "scheduler", "serve"])
 def test_a_command_started_with_sigint_ignored_stops_on_the_signal(app, database_url, tmp_path, command, ready,
