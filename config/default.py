@@ -77,7 +77,9 @@ OPENAPI_JSON_PATH = "openapi.json"
 # -- Web ------------------------------------------------------------------------------------------
 WTF_CSRF_TIME_LIMIT = 3600
 MAX_CONTENT_LENGTH = 256 * 1024  # nothing we accept is larger; refuse big bodies early
-SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+# pool_pre_ping: a pooled connection is checked before use, so one the database dropped (a restart,
+# a failover, an idle timeout) is replaced instead of failing the request that drew it.
+SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
 
 # -- Notifications: outbox dispatcher, channels, answer links (solidarity/notify) ------------------
 # `log` writes what would be sent to NOTIFY_LOG_FILE in the instance folder: nothing leaves the machine.

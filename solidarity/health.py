@@ -13,7 +13,7 @@ from typing import Any
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -100,5 +100,21 @@ def _within(age: float | None, limit: float | None, key: str, problem: str, *, m
     return check
 
 
+def _as_anonymous() -> None:
+    # Registered before every other hook, so a browser's session cookie on these paths is never
+    # looked up (the sign-in checks, the security headers): /healthz must answer with the
+    # database gone, and neither says anything that depends on who asks.
+    if request.blueprint == bp.name:
+        g._login_user = current_app.login_manager.anonymous_user()
+
+
+@bp.after_request
+def _never_cached(response):
+    response.headers["Cache-Control"] = "no-store"  # a cached answer about health is a wrong one
+    return response
+
+
 def init_app(app: Flask) -> None:
+    """Call before the web and API blueprints are registered (their hooks must come after ours)."""
+    app.before_request(_as_anonymous)
     app.register_blueprint(bp)

@@ -100,3 +100,24 @@ def test_not_ready_without_the_database_and_says_nothing_more(tmp_path):
     assert response.status_code == 503
     assert set(problems(response)) == CHECKS
     assert set(problems(response).values()) == {"the database cannot be reached"}
+
+
+def test_a_session_cookie_is_not_looked_up(client, session, make, monkeypatch):
+    from solidarity.members import auth as auth_service
+    from tests.factories import sign_in
+
+    assert sign_in(client, make.admin_of(make.org())).status_code == 302
+    monkeypatch.setattr(auth_service, "load_session", lambda *a, **k: pytest.fail("looked the session up"))
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code in (200, 503)
+
+
+def test_requests_during_a_database_outage_get_503_in_the_one_error_shape(tmp_path):
+    app = create_app({"ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp_path}/missing/dir/x.db",
+                      "INSTANCE_PATH": str(tmp_path)})
+    client = app.test_client()
+    api = client.get("/api/v1/organisations", headers={"Authorization": "Bearer sol_whatever"})
+    assert api.status_code == 503 and api.headers["Retry-After"] == "5"
+    assert api.json == {"errors": [{"field": "", "message": "the service cannot reach its database just now; "
+                                                            "try again in a moment"}]}
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
