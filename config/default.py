@@ -166,9 +166,9 @@ RETENTION_DAYS = 180
 OFFER_REMINDER_DAYS_BEFORE = 14
 
 # -- Health (solidarity/health.py): GET /healthz and GET /readyz for load balancers -------------
-# /readyz answers 503 when one of these is exceeded (0 or None switches that check off). The worker
-# beats once per round (at least every NOTIFY_POLL_INTERVAL when idle, after each batch when busy:
-# allow for a batch of slow provider calls); the active scheduler every third of a tick.
+# /readyz answers 503 when one of these is exceeded (0 or None switches that check off). A worker
+# beats at the start of a round, at most every 5 s (a busy round lasts a batch of provider calls:
+# allow for NOTIFY_BATCH_SIZE slow ones); the active scheduler every third of a tick.
 READY_WORKER_HEARTBEAT_MAX_SECONDS = 120
 READY_SCHEDULER_HEARTBEAT_MAX_SECONDS = 60
 # The oldest message due and still queued: older means the workers are down or cannot keep up.

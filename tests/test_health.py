@@ -121,3 +121,21 @@ def test_requests_during_a_database_outage_get_503_in_the_one_error_shape(tmp_pa
     assert api.json == {"errors": [{"field": "", "message": "the service cannot reach its database just now; "
                                                             "try again in a moment"}]}
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+
+
+def test_an_outage_is_logged_once_then_once_a_minute_then_its_end(monkeypatch, caplog):
+    import logging
+
+    clock = iter(range(0, 1000))
+    monkeypatch.setattr(liveness.time, "monotonic", lambda: next(clock))
+    outage = liveness.OutageLog(logging.getLogger("test.outage"), "worker")
+    with caplog.at_level(logging.INFO, logger="test.outage"):
+        for _ in range(130):  # a failed attempt a second for a little over two minutes
+            outage.failed(RuntimeError("connection refused"))
+        outage.succeeded()
+        outage.succeeded()
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 4, lines
+    assert "unreachable (RuntimeError: connection refused)" in lines[0]
+    assert "still unreachable after 60s" in lines[1] and "still unreachable after 120s" in lines[2]
+    assert lines[3].startswith("worker: the database is back after")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -60,6 +61,7 @@ from solidarity.notify.outbox import reachable, same_number, set_sms_opt_out
 logger = logging.getLogger("solidarity.notify.dispatcher")
 
 OTHER = {Channel.sms: Channel.email, Channel.email: Channel.sms}
+HEARTBEAT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -389,7 +391,8 @@ def run(app, stop_event: threading.Event, poll_interval: float | None = None, *,
         senders: Mapping[Channel, Sender] | None = None) -> None:
     """Dispatch until `stop_event` is set (SIGTERM). Polls when idle, loops at once after a full batch.
 
-    Beats the "worker" heartbeat (liveness.py) once per round. When the database goes away it
+    Beats the "worker" heartbeat (liveness.py) at the start of a round, at most every HEARTBEAT_SECONDS
+    (every worker beats the same row; once a round would be a write per poll per worker). When the database goes away it
     waits and tries again, logging the outage once a minute, and carries on when it is back.
     Nothing is lost meanwhile: a row claimed but not started is taken again once its claim lease
     runs out; a row caught mid-send ("sending", outcome unknown) is recovered as ambiguous and
@@ -401,11 +404,14 @@ def run(app, stop_event: threading.Event, poll_interval: float | None = None, *,
         senders = senders or build_senders(config, app.instance_path)
         policy = Policy.from_config(config)
         outage = liveness.OutageLog(logger, "worker")
+        last_beat = -HEARTBEAT_SECONDS
         logger.info("worker started: channels %s, poll %.2fs, batch %d",
                     ", ".join(f"{c.value}={type(s).__name__}" for c, s in senders.items()), poll, policy.batch_size)
         while not stop_event.is_set():
             try:
-                liveness.beat(db.session, liveness.WORKER, now=utcnow())
+                if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+                    liveness.beat(db.session, liveness.WORKER, now=utcnow())
+                    last_beat = time.monotonic()
                 counts = run_once(db.session, now=utcnow(), channels=senders, stop=stop_event, policy=policy,
                                   config=config, clock=utcnow)
             except DBAPIError as exc:

@@ -109,3 +109,36 @@ def test_a_database_that_stops_answering_for_a_while(postgres, session, make, no
     assert (result.total, result.lost, result.duplicated, result.unfinished) == (TOTAL, 0, 0, 0), str(result)
     assert result.sent_once + result.uncertain_fallen_back == TOTAL
     assert result.uncertain_fallen_back <= 1  # the row in hand when the connection was cut
+
+
+def test_the_scheduler_waits_out_an_outage_and_carries_on(postgres, session, make, database_url, tmp_path):
+    from datetime import timedelta
+
+    from solidarity.clock import utcnow
+    from solidarity.escalation import checkins
+    from solidarity.escalation.models import CheckIn
+
+    proxy = TcpProxy(("127.0.0.1", make_url(database_url).port or 5432))
+    url = make_url(database_url).set(port=proxy.port).render_as_string(hide_password=False)
+    env = {**worker_env(url, tmp_path, "http://127.0.0.1:9"), "SOLIDARITY_ESCALATION_TICK_SECONDS": "0.6"}
+    log = tmp_path / "scheduler.log"
+    scheduler = processes.start(env, log, "scheduler")
+    try:
+        processes.wait_for_line(log, "is active: performing steps", process=scheduler)
+        proxy.cut()
+        processes.wait_for_line(log, "the database is unreachable", process=scheduler)
+        proxy.restore()
+        processes.wait_for_line(log, "the database is back", process=scheduler)
+        checkin = checkins.request_checkins(session, make.admin_of(make.org()), interval_hours=1,
+                                            now=utcnow() - timedelta(hours=2))
+        session.commit()
+
+        def reminded() -> bool:
+            session.rollback()
+            return session.get(CheckIn, checkin.id, populate_existing=True).reminded_at is not None
+        processes.wait_until(reminded, 60, "a step after the outage")
+        assert scheduler.poll() is None
+    finally:
+        processes.kill(scheduler)
+        proxy.close()
+    assert "Traceback" not in log.read_text()
