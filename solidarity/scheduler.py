@@ -141,8 +141,12 @@ def _stand_by(app: Flask, holder: str, lease: timedelta, period: float, stop_eve
             return True
         if not said:
             with app.app_context():
-                other = liveness.holder_of(db.session, liveness.SCHEDULER)
-                db.session.remove()
+                try:
+                    other = liveness.holder_of(db.session, liveness.SCHEDULER)
+                except DBAPIError:
+                    other = None
+                finally:
+                    db.session.remove()
             logger.info("scheduler %s standing by: %s holds the scheduler lease; taking over within %.1fs of "
                         "it stopping", holder, other or "another process", period * 3)
             said = True

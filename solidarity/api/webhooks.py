@@ -64,7 +64,9 @@ def inbound_sms():
 def delivery_status():
     """Twilio's report on a message we sent (queued, sent, delivered, failed, undelivered)."""
     _require_signature()
+    error_code = request.form.get("ErrorCode")
     notify.apply_status(db.session, provider_id=request.form.get("MessageSid") or None,
-                        status=request.form.get("MessageStatus", ""), error_code=request.form.get("ErrorCode"),
-                        notification_id=request.args.get("n"), now=utcnow())
+                        status=request.form.get("MessageStatus", ""), error_code=error_code,
+                        notification_id=request.args.get("n"), now=utcnow(),
+                        opted_out=(error_code or "").strip() == str(twilio_sms.OPTED_OUT_CODE))
     return Response(status=204)

@@ -125,3 +125,21 @@ def test_records_are_forgotten_with_their_keys_after_the_keep_hours(app, session
     assert once.erase_expired(session, now=now) == 1  # INBOUND_SMS_KEEP_HOURS = 48
     assert [row.message_sid for row in session.scalars(select(InboundSms))] == ["SMnew"]
     assert count(session, DataKey) == keys - 1
+
+
+def test_a_status_callback_reporting_21610_is_remembered_as_a_stop(client, session, make, network, now):
+    from solidarity.notify import outbox
+    from solidarity.notify.models import Channel, Delivery
+
+    _, responder_org = network
+    admin = make.admin_of(responder_org)
+    sms = next(row for row in outbox.enqueue(session, admin, "checkin_due", now=now, ref="K7QFH")
+               if row.channel is Channel.sms)
+    sms.status, sms.provider_id = Delivery.sent, "SMlate"
+    session.commit()
+    for code, opted_out in (("30003", False), ("21610", True)):
+        response = signed_post(client, f"/webhooks/twilio/status?n={sms.id}", {
+            "MessageSid": "SMlate", "MessageStatus": "undelivered", "ErrorCode": code, "AccountSid": ACCOUNT_SID})
+        assert response.status_code == 204
+        session.expire_all()
+        assert (admin.sms_opted_out_at is not None) is opted_out
