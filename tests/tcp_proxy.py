@@ -2,6 +2,8 @@
 
 `cut()` closes every connection through it and refuses new ones (accepted, then closed at once),
 as a database restart or a network partition looks to a client; `restore()` lets them through again.
+`freeze()` keeps the connections open but forwards nothing (a database that stops answering, a
+dropped route): whatever a client sends waits until `thaw()`.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ class TcpProxy:
         self.port = self.listener.getsockname()[1]
         self._up = threading.Event()
         self._up.set()
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
         self.refused = 0
@@ -32,8 +36,15 @@ class TcpProxy:
     def restore(self) -> None:
         self._up.set()
 
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
     def close(self) -> None:
         self._closed = True
+        self.thaw()
         self.cut()
         _close(self.listener)
 
@@ -60,6 +71,7 @@ class TcpProxy:
     def _pipe(self, source: socket.socket, target: socket.socket) -> None:
         try:
             while chunk := source.recv(65536):
+                self._flowing.wait()
                 target.sendall(chunk)
         except OSError:
             pass

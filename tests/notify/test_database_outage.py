@@ -4,6 +4,7 @@ is back, and every message is sent exactly once or marked uncertain and sent by 
 "Delivery guarantees"); web requests meanwhile get 503 in the one error shape."""
 from __future__ import annotations
 
+import signal
 import time
 
 import pytest
@@ -142,3 +143,24 @@ def test_the_scheduler_waits_out_an_outage_and_carries_on(postgres, session, mak
         processes.kill(scheduler)
         proxy.close()
     assert "Traceback" not in log.read_text()
+
+
+def test_a_worker_stops_promptly_while_the_database_hangs(postgres, session, make, now, database_url, tmp_path,
+                                                           paced_twilio):
+    """The database stops answering mid-query (nothing is closed, nothing comes back): SIGTERM still
+    ends the worker within SHUTDOWN_GRACE_SECONDS; the rows it held are recovered by their leases."""
+    queue_many(session, make, now, TOTAL)
+    proxy = TcpProxy(("127.0.0.1", make_url(database_url).port or 5432))
+    url = make_url(database_url).set(port=proxy.port).render_as_string(hide_password=False)
+    log = tmp_path / "worker.log"
+    worker = processes.start({**_env(url, tmp_path, paced_twilio), "SOLIDARITY_SHUTDOWN_GRACE_SECONDS": "1"}, log,
+                             "worker")
+    try:
+        processes.wait_until(lambda: len(paced_twilio.sent) >= 50, 120, "the first messages")
+        proxy.freeze()
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) in (0, 1), log.read_text()
+    finally:
+        processes.kill(worker)
+        proxy.close()
+    assert "received: stopping" in log.read_text()
