@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, request
 
 from solidarity.api import sms_commands
 from solidarity.clock import utcnow
-from solidarity.errors import Forbidden
+from solidarity.errors import Forbidden, ValidationError
 from solidarity.extensions import db, keyring, limiter
 from solidarity.notify import once as notify_once
 from solidarity.notify import service as notify
@@ -56,6 +56,8 @@ def inbound_sms():
     def command() -> str | None:
         return sms_commands.handle(db.session, request.form.get("From", ""), request.form.get("Body", ""), now=now)
     sid = request.form.get("MessageSid")
+    if sid and len(sid) > notify_once.SID_LENGTH:
+        raise ValidationError("MessageSid", f"is longer than {notify_once.SID_LENGTH} characters")
     # Twilio always sends a MessageSid; a signed request without one cannot be told from its repeats.
     return _twiml(notify_once.answer_once(db.session, sid, command, now=now) if sid else command())
 

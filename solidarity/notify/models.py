@@ -98,7 +98,7 @@ class InboundSms(KeyHolder, db.Model):
     __tablename__ = "inbound_sms"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)  # once.SID_LENGTH
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: still being handled
     reply_ct: Mapped[bytes | None] = mapped_column(LargeBinary)

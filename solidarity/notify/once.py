@@ -24,6 +24,7 @@ from solidarity.extensions import settings
 from solidarity.fields import DataKey
 from solidarity.notify.models import InboundSms
 
+SID_LENGTH = 64  # Twilio's are 34 characters; the column holds 64
 WAIT_SECONDS = 10.0  # a repeat waits this long for the first delivery's reply (Twilio waits 15 s in all)
 POLL_SECONDS = 0.05
 

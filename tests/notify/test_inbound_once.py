@@ -143,3 +143,9 @@ def test_a_status_callback_reporting_21610_is_remembered_as_a_stop(client, sessi
         assert response.status_code == 204
         session.expire_all()
         assert (admin.sms_opted_out_at is not None) is opted_out
+
+
+def test_an_overlong_message_sid_is_refused_naming_the_field(client, session, network):
+    response = post(client, params(REPORTER_PHONE, "RAID", sid="SM" + "x" * 80))
+    assert response.status_code == 422 and response.json["errors"][0]["field"] == "MessageSid"
+    assert count(session, Incident) == 0
