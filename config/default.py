@@ -99,7 +99,9 @@ OPENAPI_JSON_PATH = "openapi.json"
 # -- Web ------------------------------------------------------------------------------------------
 WTF_CSRF_TIME_LIMIT = 3600
 MAX_CONTENT_LENGTH = 256 * 1024  # nothing we accept is larger; refuse big bodies early
-SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+# pool_pre_ping: a pooled connection is checked before use, so one the database dropped (a restart,
+# a failover, an idle timeout) is replaced instead of failing the request that drew it.
+SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
 
 # -- Notifications: outbox dispatcher, channels, answer links (solidarity/notify) ------------------
 # `log` writes what would be sent to NOTIFY_LOG_FILE in the instance folder: nothing leaves the machine.
@@ -111,6 +113,11 @@ NOTIFY_LOG_FILE = "outbox.log"
 # still "sending" after the send lease is failed as ambiguous and reaches the person by the other
 # channel instead of being resent. The send lease must exceed the slowest provider call
 # (TWILIO_TIMEOUT, or SMTP_TIMEOUT for each of connect, STARTTLS, login and send).
+# On SIGINT or SIGTERM `worker`, `scheduler` and `serve` finish the row or job in hand and exit; one
+# still running after this many seconds is abandoned and the process exits anyway (a send left
+# half-done is recovered as ambiguous when its lease runs out, then sent by the other channel).
+# Keep it under your supervisor's kill timeout (systemd TimeoutStopSec, Kubernetes' 30 s grace).
+SHUTDOWN_GRACE_SECONDS = 4.0
 NOTIFY_POLL_INTERVAL = 0.5  # seconds; half of it is the mean added latency of an alert
 NOTIFY_BATCH_SIZE = 20
 NOTIFY_CLAIM_LEASE_SECONDS = 60
@@ -139,6 +146,10 @@ SMTP_FROM = "Solidarity <alerts@localhost>"
 SMTP_TIMEOUT = 15.0
 # Email answer links (accept / decline): signed with SECRET_KEY, single use, valid this long.
 ANSWER_LINK_MAX_AGE_SECONDS = 3 * 24 * 3600
+# Each inbound SMS is recorded by its Twilio MessageSid with the reply we gave (encrypted), so that
+# Twilio's retry of a webhook is answered alike and acted on once. Deleted after this many hours
+# (Twilio retries within seconds; the margin covers a long outage on its side).
+INBOUND_SMS_KEEP_HOURS = 48
 # Severity of incidents opened by SMS (`RAID`, `HELP LEGAL`): 3 (urgent) unless the reporter edits it.
 SMS_INTAKE_SEVERITY = 3
 
@@ -195,3 +206,12 @@ METRICS_ADDRESS = "127.0.0.1"
 # gunicorn's WEB_CONCURRENCY is read too. Above 1, `flask --app wsgi check` insists on a shared
 # rate-limit store (RATELIMIT_STORAGE_URI), since memory:// would give each process its own counts.
 WEB_PROCESSES = 1
+
+# -- Health (solidarity/health.py): GET /healthz and GET /readyz for load balancers -------------
+# /readyz answers 503 when one of these is exceeded (0 or None switches that check off). A worker
+# beats at the start of a round, at most every 5 s (a busy round lasts a batch of provider calls:
+# allow for NOTIFY_BATCH_SIZE slow ones); the active scheduler every third of a tick.
+READY_WORKER_HEARTBEAT_MAX_SECONDS = 120
+READY_SCHEDULER_HEARTBEAT_MAX_SECONDS = 60
+# The oldest message due and still queued: older means the workers are down or cannot keep up.
+READY_OUTBOX_MAX_AGE_SECONDS = 300

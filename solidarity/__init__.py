@@ -67,9 +67,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from solidarity import api, cli, http, models, web  # noqa: F401 - models registers every table
+    from solidarity import api, cli, health, http, models, web  # noqa: F401 - models registers every table
 
     http.init_app(app)
+    health.init_app(app)
     web.init_app(app)
     api.init_app(app)
     cli.init_app(app)

@@ -5,7 +5,9 @@ import html
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -184,6 +186,44 @@ def audit_verify() -> None:
                "(note it elsewhere: a later deletion of the newest events shows against it)")
 
 
+logger = logging.getLogger("solidarity.cli")
+
+
+def _stop_on_signals(stop: threading.Event, grace: float, *, interrupt: bool = False) -> None:
+    """SIGINT and SIGTERM set `stop`; the process then has `grace` seconds to finish, or it leaves anyway.
+
+    Installed explicitly, SIGINT included: a process started with SIGINT ignored (by a pytest-xdist
+    worker, nohup, some supervisors) inherits SIG_IGN and would never get Python's KeyboardInterrupt.
+    The watchdog bounds the stop whatever is running: a provider call can take TWILIO_TIMEOUT, a job
+    its whole transaction. Leaving mid-send is one of the failures the delivery guarantees already
+    cover (the row stays "sending" and is recovered as ambiguous when its lease runs out); leaving
+    mid-job rolls the job's transaction back. A second signal leaves at once. With `interrupt`, the
+    handler also raises KeyboardInterrupt in the main thread (the development server's loop).
+    """
+    def leave(code: int, why: str) -> None:
+        logger.warning("%s; leaving now (an unfinished send is recovered when its lease runs out)", why)
+        logging.shutdown()
+        os._exit(code)
+
+    def on_signal(signum: int, _frame) -> None:
+        if stop.is_set():
+            leave(1, f"second {signal.Signals(signum).name}")
+        stop.set()
+        logger.info("%s received: stopping (at most %ss)", signal.Signals(signum).name, grace)
+        watchdog = threading.Timer(grace, leave, args=(1, f"not stopped within {grace}s"))
+        watchdog.daemon = True
+        watchdog.start()
+        if interrupt:
+            raise KeyboardInterrupt
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+
+
+def _grace(app: Flask) -> float:
+    return float(app.config["SHUTDOWN_GRACE_SECONDS"])
+
+
 def _log_to_stderr() -> None:
     """What the long-running commands print, in LOG_FORMAT (text or json)."""
     logs.configure(current_app.config["LOG_FORMAT"], current_app.config["LOG_LEVEL"])
@@ -203,10 +243,8 @@ def _serve_metrics(setting: str, *collectors) -> None:
 @click.option("--poll", type=float, default=None,
               help="Seconds to wait when nothing is due (default: SOLIDARITY_NOTIFY_POLL_INTERVAL).")
 def worker(once: bool, poll: float | None) -> None:
-    """Send queued notifications until SIGTERM or Ctrl-C; the row in hand is finished first."""
-    import signal
-    import threading
-
+    """Send queued notifications until SIGTERM or Ctrl-C; the row in hand is finished first (within
+    SHUTDOWN_GRACE_SECONDS, or it is left to its lease)."""
     from solidarity.notify import dispatcher
     from solidarity.notify.channels import build_senders
     from solidarity.web.metrics import outbox_collector
@@ -220,8 +258,7 @@ def worker(once: bool, poll: float | None) -> None:
         return
     _serve_metrics("WORKER_METRICS_PORT", outbox_collector(app))
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    _stop_on_signals(stop, _grace(app))
     dispatcher.run(app, stop, poll, senders=senders)
 
 
@@ -230,9 +267,6 @@ def worker(once: bool, poll: float | None) -> None:
 def scheduler_command(once: bool) -> None:
     """Run escalation (tick every ESCALATION_TICK_SECONDS), directory freshness and retention until
     SIGTERM or Ctrl-C. The first tick catches up with whatever fell due while it was stopped."""
-    import signal
-    import threading
-
     from solidarity import scheduler
 
     app = current_app._get_current_object()
@@ -243,8 +277,7 @@ def scheduler_command(once: bool) -> None:
         return
     _serve_metrics("SCHEDULER_METRICS_PORT")
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    _stop_on_signals(stop, _grace(app))
     scheduler.run(app, stop)
 
 
@@ -253,9 +286,8 @@ def scheduler_command(once: bool) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Run the whole service in one process for one machine or a trial: web pages and API, the
-    notification worker and the scheduler. Production runs them as separate processes (README)."""
-    import threading
-
+    notification worker and the scheduler. Production runs them as separate processes (README).
+    Stops within SHUTDOWN_GRACE_SECONDS of Ctrl-C or SIGTERM."""
     from werkzeug.serving import run_simple
 
     from solidarity import scheduler
@@ -268,15 +300,22 @@ def serve(host: str, port: int) -> None:
         sys.exit(2)
     _log_to_stderr()
     stop = threading.Event()
-    sender = threading.Thread(target=dispatcher.run, args=(app, stop), name="notify-worker", daemon=True)
-    sender.start()
-    jobs = scheduler.start_background(app)
+    _stop_on_signals(stop, _grace(app), interrupt=True)  # the interrupt ends run_simple's loop
+    # Daemon threads: whatever they are doing, the watchdog's exit is not held up by them.
+    threads = [threading.Thread(target=dispatcher.run, args=(app, stop), name="notify-worker", daemon=True),
+               threading.Thread(target=scheduler.run, args=(app, stop), name="scheduler", daemon=True)]
     try:
+        for thread in threads:
+            thread.start()
         run_simple(host, port, app, threaded=True)
+    except KeyboardInterrupt:
+        pass  # a signal before the server's loop began
     finally:
         stop.set()
-        jobs.shutdown(wait=True)
-        sender.join(timeout=10)
+        for thread in threads:  # the row or job in hand finishes, or the watchdog ends the process
+            if thread.is_alive():
+                thread.join()
+        logger.info("stopped")
 
 
 @click.command("demo")

@@ -14,6 +14,8 @@ from flask import Response, current_app, g, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user
 from limits import parse as parse_limit
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from solidarity import metrics
@@ -106,6 +108,34 @@ def http_error(exc):
     # A 405 must say which methods the resource takes (RFC 9110 15.5.6); werkzeug knows them.
     if getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+DATABASE_DOWN = "the service cannot reach its database just now; try again in a moment"
+
+
+def database_unavailable(exc: Exception):
+    """A request during a database outage: 503 in the one error shape, never a traceback.
+
+    Only connection-level errors (the server gone, refusing, or the pool exhausted) land here; an
+    error in a query's own logic is still a 500 and a bug."""
+    if isinstance(exc, DBAPIError) and not isinstance(exc, (OperationalError, InterfaceError)):
+        raise exc
+    current_app.logger.warning("database unavailable for %s %s: %s", request.method, request.path,
+                               str(getattr(exc, "orig", exc)).strip().splitlines()[:1])
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        pass  # the connection is gone; the session is removed at the end of the request
+    # Whoever is signed in cannot be looked up now: the page and its headers are rendered for an
+    # anonymous visitor rather than trying the database again.
+    g._login_user = current_app.login_manager.anonymous_user()
+    if wants_json():
+        response = error_response(503, [FieldError("", DATABASE_DOWN)])
+    else:
+        response = Response(render_template("error.html", code=503, errors=[FieldError("", DATABASE_DOWN)]), 503,
+                            mimetype="text/html")
+    response.headers["Retry-After"] = "5"
     return response
 
 
@@ -244,5 +274,7 @@ def init_app(app) -> None:
     app.after_request(finish_request)
     app.after_request(security_headers)
     app.register_error_handler(DomainError, domain_error)
+    for exc in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(exc, database_unavailable)
     for code in (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500):
         app.register_error_handler(code, http_error)

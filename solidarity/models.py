@@ -1,5 +1,5 @@
 """Imports every model module so that metadata (create_all, Alembic autogenerate) sees every table."""
-from solidarity import audit, fields  # noqa: F401
+from solidarity import audit, fields, liveness  # noqa: F401
 from solidarity.escalation import models as escalation  # noqa: F401
 from solidarity.incidents import models as incidents  # noqa: F401
 from solidarity.matching import models as matching  # noqa: F401

@@ -10,22 +10,30 @@ This is the only module that imports apscheduler (3.x).
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
+from sqlalchemy.exc import DBAPIError
 
+from solidarity import liveness
 from solidarity.clock import utcnow
 from solidarity.escalation.freshness import check_directory
 from solidarity.escalation.tick import tick
 from solidarity.extensions import db
 from solidarity.incidents.retention import erase_expired
+from solidarity.notify import once as inbound_sms
 
 logger = logging.getLogger("solidarity.scheduler")
 
 DAILY = timedelta(days=1)
+_JOBS_OUTAGE = liveness.OutageLog(logger, "scheduled jobs")
 
 
 def run_job(app: Flask, name: str, job: Callable[..., object]) -> object:
@@ -33,12 +41,16 @@ def run_job(app: Flask, name: str, job: Callable[..., object]) -> object:
     with app.app_context():
         try:
             result = job(db.session, now=utcnow())
+        except DBAPIError as exc:
+            _JOBS_OUTAGE.failed(exc)  # once a minute, not a traceback per tick
+            return None
         except Exception:
             logger.exception("%s failed; it runs again at its next time", name)
             db.session.rollback()
             return None
         finally:
             db.session.remove()
+    _JOBS_OUTAGE.succeeded()
     if result:
         logger.info("%s: %s", name, _describe(result))
     return result
@@ -51,7 +63,8 @@ def _describe(result: object) -> str:
 
 
 JOBS: dict[str, Callable[..., object]] = {"escalation.tick": tick, "directory.freshness": check_directory,
-                                          "incidents.retention": erase_expired}
+                                          "incidents.retention": erase_expired,
+                                          "inbound_sms.retention": inbound_sms.erase_expired}
 
 
 def build(app: Flask, *, first_tick_at: datetime | None = None) -> BackgroundScheduler:
@@ -80,26 +93,90 @@ def _bound(app: Flask, name: str, job: Callable[..., object]) -> Callable[[], ob
     return run
 
 
-def start_background(app: Flask) -> BackgroundScheduler:
-    """Start the jobs in threads of this process (the all-in-one development server); the first
-    tick runs at once. Call `.shutdown()` on the result to stop."""
-    scheduler = build(app)
-    scheduler.start()
-    logger.info("scheduler started in the background: tick every %ss", app.config["ESCALATION_TICK_SECONDS"])
-    return scheduler
+def run(app: Flask, stop_event: threading.Event, *, holder: str | None = None) -> None:
+    """`flask --app wsgi scheduler` (and `serve`'s scheduler thread): run the jobs while this process
+    holds the scheduler lease, until `stop_event`.
 
-
-def run(app: Flask, stop_event: threading.Event) -> None:
-    """`flask --app wsgi scheduler`: catch up with one tick, then run the jobs until `stop_event`.
-
-    A job in progress when the stop comes is finished first (its transaction commits or rolls back
-    as a whole either way).
+    One scheduler performs steps at a time: the others stand by and look at the lease every third
+    of a tick, so one takes over within one tick interval (ESCALATION_TICK_SECONDS) of the active
+    one dying. The active one renews at that pace and beats the "scheduler" heartbeat as it does.
+    On taking over it first catches up with one tick. A job in progress when the stop comes is
+    finished first (its transaction commits or rolls back as a whole either way); a clean stop
+    gives the lease up, so a standby takes over at its next look.
     """
     seconds = float(app.config["ESCALATION_TICK_SECONDS"])
-    logger.info("scheduler starting: tick every %ss; catching up", seconds)
+    period = seconds / 3
+    lease = timedelta(seconds=2 * period)  # taken over within lease + one look = one tick
+    holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    outage = liveness.OutageLog(logger, "scheduler")
+    logger.info("scheduler %s starting: tick every %ss", holder, seconds)
+    while not stop_event.is_set():
+        if _stand_by(app, holder, lease, period, stop_event, outage):
+            _lead(app, holder, lease, period, stop_event, outage)
+    logger.info("scheduler %s stopped", holder)
+
+
+def _hold(app: Flask, holder: str, lease: timedelta, outage: liveness.OutageLog) -> bool | None:
+    """Take or renew the lease: True if held, False if another scheduler has it, None if the
+    database cannot be reached."""
+    with app.app_context():
+        try:
+            held = liveness.hold_lease(db.session, liveness.SCHEDULER, holder, now=utcnow(), lease=lease)
+        except DBAPIError as exc:
+            outage.failed(exc)
+            return None
+        finally:
+            db.session.remove()
+    outage.succeeded()
+    return held
+
+
+def _stand_by(app: Flask, holder: str, lease: timedelta, period: float, stop_event: threading.Event,
+              outage: liveness.OutageLog) -> bool:
+    """Wait until this process holds the lease (True) or is told to stop (False)."""
+    said = False
+    while not stop_event.is_set():
+        if _hold(app, holder, lease, outage):
+            logger.info("scheduler %s is active: performing steps; catching up", holder)
+            return True
+        if not said:
+            with app.app_context():
+                try:
+                    other = liveness.holder_of(db.session, liveness.SCHEDULER)
+                except DBAPIError:
+                    other = None
+                finally:
+                    db.session.remove()
+            logger.info("scheduler %s standing by: %s holds the scheduler lease; taking over within %.1fs of "
+                        "it stopping", holder, other or "another process", period * 3)
+            said = True
+        stop_event.wait(period)
+    return False
+
+
+def _lead(app: Flask, holder: str, lease: timedelta, period: float, stop_event: threading.Event,
+          outage: liveness.OutageLog) -> None:
+    """Run the jobs while the lease is renewed; stop them when it is lost or on `stop_event`."""
+    held_until = time.monotonic() + lease.total_seconds()
     run_job(app, "escalation.tick", tick)
-    scheduler = build(app, first_tick_at=utcnow() + timedelta(seconds=seconds))
+    scheduler = build(app, first_tick_at=utcnow() + timedelta(seconds=period * 3))
     scheduler.start()
-    stop_event.wait()
-    scheduler.shutdown(wait=True)
-    logger.info("scheduler stopped")
+    try:
+        while not stop_event.wait(period):
+            held = _hold(app, holder, lease, outage)
+            if held:
+                held_until = time.monotonic() + lease.total_seconds()
+            elif held is False or time.monotonic() > held_until:
+                # Another scheduler has it, or we could not renew in time and it may: stop at once.
+                logger.warning("scheduler %s lost the lease; standing by", holder)
+                return
+    finally:
+        scheduler.shutdown(wait=True)
+        if stop_event.is_set():
+            with app.app_context():
+                try:
+                    liveness.release_lease(db.session, liveness.SCHEDULER, holder)
+                except DBAPIError:
+                    pass  # it runs out by itself
+                finally:
+                    db.session.remove()

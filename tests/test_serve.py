@@ -12,6 +12,7 @@ from urllib.request import urlopen
 
 from solidarity.crypto import generate_master_key, generate_secret
 from solidarity.notify import outbox
+from tests import processes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,8 +49,8 @@ def test_serve_answers_pages_and_sends_queued_messages(session, make, now, datab
     env = {**os.environ, "SOLIDARITY_ENV": "testing", "SOLIDARITY_DATABASE_URL": database_url,
            "SOLIDARITY_INSTANCE_PATH": str(tmp_path), "SOLIDARITY_SMS_BACKEND": "log",
            "SOLIDARITY_EMAIL_BACKEND": "log"}
-    server = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "serve", "--port", str(port)],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Started with SIGINT ignored, as a pytest-xdist worker starts it: Ctrl-C must still stop it.
+    server = processes.start(env, tmp_path / "serve.log", "serve", "--port", str(port))
     try:
         status, body = _wait_for(lambda: _get(f"http://127.0.0.1:{port}/login"), "the login page")
         assert status == 200 and "csrf_token" in body
@@ -57,9 +58,10 @@ def test_serve_answers_pages_and_sends_queued_messages(session, make, now, datab
         log = _wait_for(lambda: sent.exists() and "K7Q2MX" in sent.read_text() and sent.read_text(),
                         "the queued message in the outbox log")
         assert log.count("K7Q2MX") == 2  # one SMS and one email: the user has both channels
-    finally:
         server.send_signal(signal.SIGINT)
-        server.wait(timeout=15)
+        assert server.wait(timeout=60) == 0
+    finally:
+        processes.kill(server)
 
 
 def test_serve_refuses_production(tmp_path):

@@ -10,10 +10,11 @@ from flask import Blueprint, Response, current_app, request
 
 from solidarity.api import sms_commands
 from solidarity.clock import utcnow
-from solidarity.errors import Forbidden, RateLimited
+from solidarity.errors import Forbidden, RateLimited, ValidationError
 from solidarity.extensions import db, keyring
 from solidarity.http import Allowance, spend_allowances
 from solidarity.notify import messages
+from solidarity.notify import once as notify_once
 from solidarity.notify import service as notify
 from solidarity.notify.channels import twilio_sms
 
@@ -66,29 +67,39 @@ def _may_reply() -> bool:
 def inbound_sms():
     """An SMS to our number: a reply to a request, STOP/START/HELP, a check-in or a report.
 
-    The signature comes first, so a forged request spends nobody's allowance. Past the allowance
-    the answer is still 200 with a TwiML reply (Twilio sends no reply to an error status): nothing
-    was done, when to send again, and the network's emergency number.
+    The signature comes first, so a forged request spends nobody's allowance. Acted on once per
+    MessageSid: Twilio's retry of it gets the first reply again and spends nothing (notify/once.py).
+    Past the allowance the answer is still 200 with a TwiML reply (Twilio sends no reply to an
+    error status): nothing was done, when to send again, and the network's emergency number.
     """
     _require_signature()
+    now = utcnow()
     body = request.form.get("Body", "")
-    command = sms_commands.spends_allowance(body)
-    try:
-        spend_allowances(_commands() if command else _replies_only())
-    except RateLimited as exc:
-        if not command or not _may_reply():
-            return _twiml(None)  # a flood: silence, rather than paying for a reply to each message
-        return _twiml(messages.reply("limited", wait_seconds=exc.retry_after,
-                                     contact=current_app.config["EMERGENCY_CONTACT"]))
-    reply = sms_commands.handle(db.session, request.form.get("From", ""), body, now=utcnow())
-    return _twiml(reply)
+    sid = request.form.get("MessageSid")
+    if sid and len(sid) > notify_once.SID_LENGTH:
+        raise ValidationError("MessageSid", f"is longer than {notify_once.SID_LENGTH} characters")
+
+    def command() -> str | None:
+        spends = sms_commands.spends_allowance(body)
+        try:
+            spend_allowances(_commands() if spends else _replies_only())
+        except RateLimited as exc:
+            if not spends or not _may_reply():
+                return None  # a flood: silence, rather than paying for a reply to each message
+            return messages.reply("limited", wait_seconds=exc.retry_after,
+                                  contact=current_app.config["EMERGENCY_CONTACT"])
+        return sms_commands.handle(db.session, request.form.get("From", ""), body, now=now)
+    # Twilio always sends a MessageSid; a signed request without one cannot be told from its repeats.
+    return _twiml(notify_once.answer_once(db.session, sid, command, now=now) if sid else command())
 
 
 @bp.post("/status")
 def delivery_status():
     """Twilio's report on a message we sent (queued, sent, delivered, failed, undelivered)."""
     _require_signature()
+    error_code = request.form.get("ErrorCode")
     notify.apply_status(db.session, provider_id=request.form.get("MessageSid") or None,
-                        status=request.form.get("MessageStatus", ""), error_code=request.form.get("ErrorCode"),
-                        notification_id=request.args.get("n"), now=utcnow())
+                        status=request.form.get("MessageStatus", ""), error_code=error_code,
+                        notification_id=request.args.get("n"), now=utcnow(),
+                        opted_out=(error_code or "").strip() == str(twilio_sms.OPTED_OUT_CODE))
     return Response(status=204)

@@ -38,7 +38,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
-from solidarity import metrics
+from solidarity import liveness, metrics
 from solidarity.clock import utcnow
 from solidarity.errors import DecryptionError
 from solidarity.extensions import db, settings
@@ -48,6 +48,7 @@ from solidarity.notify import messages
 from solidarity.notify.channels import (
     AmbiguousError,
     DeliveryError,
+    OptedOutError,
     OutgoingMessage,
     PermanentError,
     Sender,
@@ -55,11 +56,12 @@ from solidarity.notify.channels import (
     build_senders,
 )
 from solidarity.notify.models import Channel, Delivery, Failure, Notification
-from solidarity.notify.outbox import reachable
+from solidarity.notify.outbox import reachable, same_number, set_sms_opt_out
 
 logger = logging.getLogger("solidarity.notify.dispatcher")
 
 OTHER = {Channel.sms: Channel.email, Channel.email: Channel.sms}
+HEARTBEAT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -313,6 +315,8 @@ def send_job(session: Session, job: Job, token: str, senders: Mapping[Channel, S
         receipt = _timed_send(senders[job.channel], job)
     except TransientError as exc:
         return _after_transient(session, job.row_id, exc, now=now, policy=policy, rng=rng)
+    except OptedOutError as exc:
+        return _after_failure(session, job.row_id, Failure.opted_out, str(exc), now=now, opted_out=True)
     except PermanentError as exc:
         return _after_failure(session, job.row_id, Failure.permanent, str(exc), now=now)
     except AmbiguousError as exc:
@@ -348,11 +352,16 @@ def _after_transient(session: Session, row_id: uuid.UUID, exc: TransientError, *
     return "retry"
 
 
-def _after_failure(session: Session, row_id: uuid.UUID, failure: Failure, error: str, *, now: datetime) -> str:
+def _after_failure(session: Session, row_id: uuid.UUID, failure: Failure, error: str, *, now: datetime,
+                   opted_out: bool = False) -> str:
     row = _still_sending(session, row_id)
     if row is None:
         session.rollback()
         return "lost"
+    if opted_out:
+        # The provider will refuse this number until it texts START: remember it as a STOP, so
+        # later messages go straight to email instead of failing one by one (and START clears it).
+        set_sms_opt_out(session, same_number(session, row.user), True, now=now, via="provider")
     fail(session, row, failure, error, now=now)
     session.commit()
     return "failed"
@@ -394,29 +403,46 @@ def run_once(session: Session, *, now: datetime, channels: Mapping[Channel, Send
 
 def run(app, stop_event: threading.Event, poll_interval: float | None = None, *,
         senders: Mapping[Channel, Sender] | None = None) -> None:
-    """Dispatch until `stop_event` is set (SIGTERM). Polls when idle, loops at once after a full batch."""
+    """Dispatch until `stop_event` is set (SIGTERM). Polls when idle, loops at once after a full batch.
+
+    Beats the "worker" heartbeat (liveness.py) at the start of a round, at most every HEARTBEAT_SECONDS
+    (every worker beats the same row; once a round would be a write per poll per worker). When the database goes away it
+    waits and tries again, logging the outage once a minute, and carries on when it is back.
+    Nothing is lost meanwhile: a row claimed but not started is taken again once its claim lease
+    runs out; a row caught mid-send ("sending", outcome unknown) is recovered as ambiguous and
+    reaches the person by the other channel, never resent on its own.
+    """
     with app.app_context():
         config = app.config
         poll = float(poll_interval if poll_interval is not None else config["NOTIFY_POLL_INTERVAL"])
         senders = senders or build_senders(config, app.instance_path)
         policy = Policy.from_config(config)
+        outage = liveness.OutageLog(logger, "worker")
+        last_beat = -HEARTBEAT_SECONDS
         logger.info("worker started: channels %s, poll %.2fs, batch %d",
                     ", ".join(f"{c.value}={type(s).__name__}" for c, s in senders.items()), poll, policy.batch_size)
         while not stop_event.is_set():
             try:
+                if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+                    liveness.beat(db.session, liveness.WORKER, now=utcnow())
+                    last_beat = time.monotonic()
                 counts = run_once(db.session, now=utcnow(), channels=senders, stop=stop_event, policy=policy,
                                   config=config, clock=utcnow)
-            except DBAPIError:
-                # The database went away or failed over: wait and try again; nothing is lost, rows
-                # in hand are recovered by their leases.
-                logger.exception("database error in the dispatcher; retrying after %.1fs", poll)
-                db.session.rollback()
+            except DBAPIError as exc:
+                outage.failed(exc)
+                _rollback_quietly()
                 stop_event.wait(max(poll, 1.0))
                 continue
             finally:
                 db.session.remove()
+            outage.succeeded()
             if counts["claimed"] < policy.batch_size:
                 stop_event.wait(poll)
         logger.info("worker stopped")
 
 
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        pass  # the connection is gone; remove() discards it

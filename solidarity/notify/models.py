@@ -9,12 +9,12 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from solidarity.clock import utcnow
 from solidarity.extensions import db
-from solidarity.fields import UTCDateTime, new_id
+from solidarity.fields import DataKey, Encrypted, KeyHolder, UTCDateTime, new_id
 from solidarity.members.models import User, _enum
 
 
@@ -84,3 +84,28 @@ class Notification(db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class InboundSms(KeyHolder, db.Model):
+    """An SMS to our number, by Twilio's MessageSid, with the reply we gave it.
+
+    Twilio retries a webhook it got no answer to in time; the repeat finds this row and gets the
+    same reply, and nothing is done twice. The reply can name a case's reference, so it is sealed
+    with the row's own data key; rows are deleted after INBOUND_SMS_KEEP_HOURS (no number, no text
+    kept: the sender and body stay only in the records the command itself wrote).
+    """
+
+    __tablename__ = "inbound_sms"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)  # once.SID_LENGTH
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: still being handled
+    reply_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    data_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_keys.id"))
+
+    data_key: Mapped[DataKey | None] = relationship()
+    reply = Encrypted()
+
+    def key_holder(self) -> InboundSms:
+        return self

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from solidarity import audit
 from solidarity.members.access import may_act
 from solidarity.members.models import User
 from solidarity.notify.models import Channel, Delivery, Notification
@@ -54,3 +55,21 @@ def depth(session: Session, *, now: datetime) -> list[tuple[str, int, int, datet
                                   func.min(case((due, Notification.next_attempt_at))))
                            .where(Notification.status == Delivery.queued).group_by(Notification.channel)).all()
     return [(channel.value, queued, due_now, oldest) for channel, queued, due_now, oldest in rows]
+
+def set_sms_opt_out(session: Session, users: list[User], opted_out: bool, *, now: datetime, via: str) -> None:
+    """Record an opt-out (STOP texted to us, or the provider's refusal because of one) or an opt-in
+    (START) for these accounts, in the caller's transaction. Audited once per account changed."""
+    for user in users:
+        if opted_out and user.sms_opted_out_at is None:
+            user.sms_opted_out_at = now
+            audit.record(session, "sms", "user.sms_opted_out", user, at=now, via=via)
+        elif not opted_out and user.sms_opted_out_at is not None:
+            user.sms_opted_out_at = None
+            audit.record(session, "sms", "user.sms_opted_in", user, at=now, via=via)
+
+
+def same_number(session: Session, user: User) -> list[User]:
+    """Every account with `user`'s phone number: an opt-out belongs to the number, as Twilio keeps it."""
+    if user.phone_index is None:
+        return [user]
+    return list(session.scalars(select(User).where(User.phone_index == user.phone_index)))

@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from solidarity import audit
 from solidarity.members.models import User
+from solidarity.notify import outbox
 from solidarity.notify.dispatcher import fail
-from solidarity.notify.models import PROGRESS, Delivery, Failure, Notification
+from solidarity.notify.models import PROGRESS, Channel, Delivery, Failure, Notification
 
 # Twilio's message statuses (Message resource docs) on our scale.
 TWILIO_STATUS = {
@@ -40,7 +40,7 @@ def _find(session: Session, provider_id: str | None, notification_id: str | None
 
 
 def apply_status(session: Session, *, provider_id: str | None, status: str, error_code: str | None = None,
-                 notification_id: str | None = None, now: datetime) -> Notification | None:
+                 notification_id: str | None = None, opted_out: bool = False, now: datetime) -> Notification | None:
     """Apply a provider's delivery report. Repeated or out-of-order reports never move a row back.
 
     queued < sending < sent < delivered; failed or undelivered marks the row failed and queues the
@@ -57,6 +57,9 @@ def apply_status(session: Session, *, provider_id: str | None, status: str, erro
         row.provider_id = provider_id[:64]
     current = row.status
     if new is Delivery.failed:
+        if opted_out and row.channel is Channel.sms:
+            # The opt-out reported late rather than refused at once: remembered as a STOP all the same.
+            outbox.set_sms_opt_out(session, outbox.same_number(session, row.user), True, now=now, via="provider")
         if current not in (Delivery.failed, Delivery.delivered):
             fail(session, row, Failure.undelivered,
                  f"Twilio reported {status}" + (f" (error {error_code})" if error_code else ""), now=now)
@@ -83,13 +86,7 @@ def set_sms_opt_out(session: Session, users: list[User], opted_out: bool, *, now
 
     Queued SMS for them are then failed by the dispatcher as opted_out and go by email.
     """
-    for user in users:
-        if opted_out and user.sms_opted_out_at is None:
-            user.sms_opted_out_at = now
-            audit.record(session, "sms", "user.sms_opted_out", user, at=now)
-        elif not opted_out and user.sms_opted_out_at is not None:
-            user.sms_opted_out_at = None
-            audit.record(session, "sms", "user.sms_opted_in", user, at=now)
+    outbox.set_sms_opt_out(session, users, opted_out, now=now, via="sms")
     session.commit()
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from solidarity.notify import dispatcher, outbox
-from solidarity.notify.channels import AmbiguousError, OutgoingMessage, PermanentError, TransientError
+from solidarity.notify.channels import AmbiguousError, OptedOutError, OutgoingMessage, PermanentError, TransientError
 from solidarity.notify.channels.twilio_sms import TwilioSender
 from solidarity.notify.models import Channel, Delivery, Failure, Notification
 from tests.notify.conftest import PUBLIC_URL, Recorder, free_port
@@ -41,7 +41,7 @@ def slow(form):
     (lambda form: twilio_error(429, 20429, "Too Many Requests"), TransientError, 20429),
     (lambda form: twilio_error(500, 20500, "Internal Server Error"), TransientError, 20500),
     (lambda form: twilio_error(503, 20503, "Service Unavailable"), TransientError, 20503),
-    (lambda form: twilio_error(400, 21610, "Attempt to send to unsubscribed recipient"), PermanentError, 21610),
+    (lambda form: twilio_error(400, 21610, "Attempt to send to unsubscribed recipient"), OptedOutError, 21610),
     (lambda form: twilio_error(400, 21211, "The 'To' number +254712345601 is not a valid phone number."),
      PermanentError, 21211),
     (lambda form: twilio_error(400, 21614, "'To' number is not a valid mobile number"), PermanentError, 21614),
@@ -111,8 +111,42 @@ def test_dispatch_of_an_opted_out_number_falls_back_to_email(session, responder,
     dispatch(session, now, twilio_sender, email)
     session.expire_all()
     sms_row, email_row = sorted(session.scalars(select(Notification)), key=lambda r: r.fallback_of_id is not None)
-    assert (sms_row.status, sms_row.failure, sms_row.attempts) == (Delivery.failed, Failure.permanent, 1)
+    assert (sms_row.status, sms_row.failure, sms_row.attempts) == (Delivery.failed, Failure.opted_out, 1)
     assert email_row.status is Delivery.sent and email.sent[0].to == responder.email
+
+
+def test_an_opt_out_at_twilio_is_remembered_until_start(session, make, client, responder, now, fake_twilio,
+                                                        twilio_sender, twilio_settings):
+    """21610: the number texted STOP to our number (perhaps before it was registered here). It is
+    recorded as a STOP, for every account with that number, so later messages go straight to email
+    instead of failing at Twilio one by one; the account page says so; START clears it."""
+    from tests.factories import sign_in
+    from tests.notify.sms import text_message
+
+    same_phone = make.user(make.org(), phone="+254712345602")
+    outbox.enqueue(session, responder, "match_request", now=now, ref="K7QFH", help_type="legal")
+    session.commit()
+    fake_twilio.fault = lambda form: twilio_error(400, 21610, "Attempt to send to unsubscribed recipient")
+    email = Recorder()
+    dispatch(session, now, twilio_sender, email)
+    session.expire_all()
+    assert responder.sms_opted_out_at == now and same_phone.sms_opted_out_at == now
+    requests = fake_twilio.requests
+    responder.notify_sms = True
+    session.commit()
+    outbox.enqueue(session, responder, "match_request", now=now, ref="K7QFJ", help_type="legal")
+    session.commit()
+    assert [row.channel for row in session.scalars(select(Notification).where(
+        Notification.params["ref"].as_string() == "K7QFJ"))] == [Channel.email]  # straight to email
+    dispatch(session, now, twilio_sender, email)
+    assert fake_twilio.requests == requests and len(email.sent) == 2
+
+    assert sign_in(client, responder).status_code == 302
+    assert "Text messages to your phone are stopped" in client.get("/account").get_data(as_text=True)
+    text_message(client, "+254712345602", "START")
+    session.expire_all()
+    assert responder.sms_opted_out_at is None
+    assert "Text messages to your phone are stopped" not in client.get("/account").get_data(as_text=True)
 
 
 def test_dispatch_timeout_is_not_resent_by_sms(session, responder, now, fake_twilio, twilio_sender):

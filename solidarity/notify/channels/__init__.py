@@ -7,6 +7,9 @@ the dispatcher's retry policy is decided by that class alone:
   refused connection). Retried with backoff, then the other channel.
 - PermanentError: the provider refused this message for good (bad number, opted out). Not
   retried; the other channel is tried at once.
+- OptedOutError, a PermanentError: the recipient unsubscribed at the provider (Twilio 21610,
+  they texted STOP to our number). Remembered on the account as a STOP is, so later messages
+  go straight to the other channel.
 - AmbiguousError: the message may or may not have gone out (a read timeout after the request
   was sent). Never resent on the same channel; the other channel is tried.
 """
@@ -56,6 +59,10 @@ class TransientError(DeliveryError):
 
 
 class PermanentError(DeliveryError):
+    pass
+
+
+class OptedOutError(PermanentError):
     pass
 
 

@@ -26,6 +26,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from solidarity.notify.channels import (
     AmbiguousError,
     BackendConfigError,
+    OptedOutError,
     OutgoingMessage,
     PermanentError,
     Receipt,
@@ -35,6 +36,7 @@ from solidarity.notify.models import Channel
 
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
 THROTTLED = 20429
+OPTED_OUT_CODE = 21610
 PERMANENT_CODES = {21610: "recipient opted out (STOP)", 21211: "invalid 'To' number",
                    21614: "'To' is not a mobile number", 21408: "region not enabled",
                    21612: "cannot route to this number"}
@@ -98,6 +100,8 @@ class TwilioSender:
 def classify(status: int, code: int | None, text: str) -> Exception:
     if status == 429 or code == THROTTLED:
         return TransientError(f"throttled by Twilio: {text}", code=code or status, retry_after=THROTTLE_MIN_DELAY)
+    if code == OPTED_OUT_CODE:
+        return OptedOutError(PERMANENT_CODES[code], code=code)
     if code in PERMANENT_CODES:
         return PermanentError(PERMANENT_CODES[code], code=code)
     if status >= 500:
