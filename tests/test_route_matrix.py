@@ -47,7 +47,8 @@ ROLES = ("anonymous", "member_a", "member_b", "asked", "not_asked", "admin_a", "
 NO_ACCESS = {"locked_member": ("member_a", "locked"), "locked_admin": ("admin_a", "locked"),
              "suspended_member": ("member_a", "suspended"), "suspended_admin": ("admin_a", "suspended")}
 # Routes anyone may reach signed out: there the callers above are "in" as the anonymous are.
-PUBLIC = {"api-docs.openapi_json", "auth.forgot", "auth.login", "auth.reset", "members.apply", "static"}
+PUBLIC = {"api-docs.openapi_json", "auth.forgot", "auth.login", "auth.reset", "health.healthz", "health.readyz",
+          "members.apply", "static"}
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 
 # Input that passes validation where an empty body would stop every caller at the same 400/422 and
