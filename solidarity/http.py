@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Response, current_app, jsonify, render_template, request
 from flask_limiter.util import get_remote_address
@@ -68,6 +69,39 @@ def http_error(exc):
     if getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
+
+
+NEXT_MAX = 2000
+
+
+def _plain_path(target: str) -> bool:
+    # "/x" but not "//host" or "/\\host" (browsers read a backslash as a slash), and nothing a
+    # URL parser would call a scheme or a host.
+    parts = urlsplit(target)
+    return (target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target
+            and not parts.scheme and not parts.netloc)
+
+
+def safe_next(target: object) -> str | None:
+    """`target` if it is a path on this site, else None (the caller goes home). The one check for
+    every redirect to a place the request names (sign-in's `next`): an open redirect after sign-in
+    hands the password and the two-factor code to a look-alike site.
+
+    Strict rather than clever: only printable ASCII (our own links are; browsers percent-encode the
+    rest), so no tab, CR/LF or other control character that browsers strip ("/<tab>/evil" is "//evil"
+    to them) or that breaks the Location header, and no Unicode look-alike of a slash. The
+    percent-decoded form must be a plain path too, for whatever decodes it once more.
+    """
+    if not isinstance(target, str) or not target or len(target) > NEXT_MAX:
+        return None
+    if not all("!" <= ch <= "~" for ch in target):
+        return None
+    decoded = target
+    for _ in range(3):
+        decoded = unquote(decoded)
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in decoded) or not _plain_path(decoded):
+            return None
+    return target if _plain_path(target) else None
 
 
 def security_headers(response: Response) -> Response:

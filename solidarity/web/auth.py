@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired
 
 from solidarity.clock import utcnow
 from solidarity.extensions import db, limiter
+from solidarity.http import safe_next
 from solidarity.members import auth as auth_service
 from solidarity.members import twofactor
 from solidarity.members.models import User
@@ -68,7 +69,7 @@ def login():
         if user is None:
             form.password.errors.append("Email or password is wrong.")
         else:
-            next_url = _safe_next(request.args.get("next"))
+            next_url = safe_next(request.args.get("next"))
             session.clear()  # a fresh session on sign-in: nothing planted before it survives
             if user.two_factor_enabled:
                 session[PENDING] = {"user": str(user.id), "at": now.timestamp(), "next": next_url}
@@ -102,7 +103,7 @@ def second_factor():
         if method is None:
             form.code.errors.append("This code is wrong or was already used.")
         else:
-            next_url = session[PENDING].get("next")
+            next_url = safe_next(session[PENDING].get("next"))
             session.clear()
             auth_service.complete_second_factor(db.session, user, method, now=now)
             _sign_in(user)
@@ -126,9 +127,3 @@ def logout():
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
 
-
-def _safe_next(target: str | None) -> str | None:
-    # Only same-site paths: an open redirect after sign-in is a phishing tool.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
