@@ -53,9 +53,13 @@ APPLY_RATE_LIMIT = "5 per hour"
 # API, per person and per organisation (all its people together; web and API count together):
 INTAKE_RATE_LIMIT_ACCOUNT = "10 per hour"
 INTAKE_RATE_LIMIT_ORGANISATION = "30 per hour"
-# Every SMS to our number (reports, answers, check-ins), per sender number. Only requests with a
-# valid Twilio signature count, so a forger cannot use up a real member's allowance.
+# Every SMS to our number (reports, answers, check-ins), per sender number. Only answered requests
+# with a valid Twilio signature count (not forgeries, not our own 500s), so a forger cannot use up
+# a real member's allowance.
 SMS_RATE_LIMIT_PHONE = "30 per hour"
+# Twilio webhooks without a valid signature are refused without any write (no audit row, no limit
+# spent); they are logged at most once per this many seconds per source address, with a count.
+WEBHOOK_REFUSAL_LOG_SECONDS = 300
 # Fan-out: requests for help (match_request SMS and emails) sent for one reporting organisation's
 # incidents within the window. Past it a new report is refused (429; by SMS: "not filed") and
 # escalation waves wait until the window has room, so a coordinator can look first.
