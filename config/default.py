@@ -81,6 +81,9 @@ OPENAPI_JSON_PATH = "openapi.json"
 # -- Web ------------------------------------------------------------------------------------------
 WTF_CSRF_TIME_LIMIT = 3600
 MAX_CONTENT_LENGTH = 256 * 1024  # nothing we accept is larger; refuse big bodies early
+# JSON bodies nested deeper are refused (400) before they are parsed: our deepest document (a play
+# version's steps and checklists) needs 4 levels, and the parser recurses on each one.
+JSON_MAX_DEPTH = 20
 SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
 # -- Notifications: outbox dispatcher, channels, answer links (solidarity/notify) ------------------

@@ -1,7 +1,9 @@
 """HTTP glue shared by the HTML pages and the JSON API: error bodies and security headers."""
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -10,8 +12,9 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from solidarity.errors import DomainError, FieldError
+from solidarity.errors import DomainError, FieldError, ValidationError
 from solidarity.extensions import db, limiter
+from solidarity.text import hostile
 
 JSON_PREFIXES = ("/api/", "/webhooks/")
 
@@ -102,6 +105,86 @@ def safe_next(target: object) -> str | None:
         if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in decoded) or not _plain_path(decoded):
             return None
     return target if _plain_path(target) else None
+
+
+# -- Hostile input: refused before any view reads it ----------------------------------------------
+
+_JSON_TOKENS = re.compile(rb'["\\\[\]{}]')
+
+
+def json_too_deep(body: bytes, limit: int) -> bool:
+    """Whether the JSON text nests arrays and objects deeper than `limit`, found without parsing it
+    (the parser recurses, and thousands of levels end in a RecursionError). Linear in the body."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth, in_string, escaped_until = 0, False, -1
+    for token in _JSON_TOKENS.finditer(body):
+        at = token.start()
+        if at < escaped_until:
+            continue
+        char = body[at:at + 1]
+        if in_string:
+            if char == b"\\":
+                escaped_until = at + 2
+            elif char == b'"':
+                in_string = False
+        elif char == b'"':
+            in_string = True
+        elif char in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in b"]}":
+            depth -= 1
+    return False
+
+
+def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(field, text) for every key and string in a parsed JSON document; fields as in our errors."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            field = f"{path}.{key}" if path else str(key)
+            yield field, key
+            yield from _strings(item, field)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}.{index}" if path else str(index))
+
+
+def _request_strings() -> Iterator[tuple[str, str]]:
+    for source in (request.args, request.form):
+        for key, value in source.items(multi=True):
+            yield key, key
+            yield key, value
+    if request.is_json:
+        body = request.get_data(cache=True)
+        limit = current_app.config["JSON_MAX_DEPTH"]
+        if json_too_deep(body, limit):
+            raise DomainError(f"the JSON body nests deeper than {limit} levels", field="")
+        try:
+            document = json.loads(body)
+        except RecursionError:
+            raise DomainError(f"the JSON body nests deeper than {limit} levels", field="") from None
+        except ValueError:
+            return  # not JSON at all: the view's parser says so, as it always has
+        yield from _strings(document)
+
+
+def refuse_hostile_input() -> None:
+    """Every request, before its view: JSON nested too deep (400), and control characters, NUL or
+    lone surrogates in any field of the query, form or JSON body (422 naming the field; rules in
+    solidarity/text.py). The same refusal for web forms, the API and Twilio's webhooks, so no view
+    can forget it and nothing is written."""
+    errors, seen = [], set()
+    for field, text in _request_strings():
+        problem = hostile(text)
+        if problem and field not in seen:
+            seen.add(field)
+            errors.append(FieldError(field if field.isprintable() else "", problem))
+    if errors:
+        raise ValidationError(errors)
 
 
 def security_headers(response: Response) -> Response:

@@ -17,6 +17,7 @@ from solidarity.members import access
 from solidarity.members.models import Organisation, User
 from solidarity.offers.models import WORLD, Offer, OfferArea, OfferLanguage
 from solidarity.records import get_or_404
+from solidarity.text import clean_text
 
 FIELDS = ("help_type", "countries", "regions", "worldwide", "languages", "capacity", "active", "notes")
 MAX_CAPACITY = 100
@@ -82,10 +83,7 @@ def _values(data: Mapping[str, Any], offer: Offer | None) -> dict[str, Any]:
     if "active" in data:
         values["active"] = checks(_flag, data["active"], "active")
     if "notes" in data:
-        notes = data["notes"]
-        if notes is not None and (not isinstance(notes, str) or len(notes) > 4000):
-            checks.fail("notes", "must be text of at most 4000 characters")
-        values["notes"] = notes or None
+        values["notes"] = checks(clean_text, data["notes"], "notes", 4000)
     checks.done()
     coverage = ("countries", "regions", "worldwide")
     if any(k in values for k in coverage) or offer is None:
