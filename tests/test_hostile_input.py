@@ -221,3 +221,16 @@ def test_sms_body_with_a_nul_is_refused_and_nothing_is_filed(client, net):
 @pytest.mark.usefixtures("twilio_settings")
 def test_sms_body_with_invisible_characters_never_answers_500(client, net, body):
     assert reply_text(text_message(client, net.reporter_member.phone, body))
+
+
+# -- Shown isolated -------------------------------------------------------------------------------
+
+def test_names_are_shown_isolated_so_an_arabic_name_sits_correctly_in_an_english_page(client, make):
+    org = make.org("نور للحقوق")
+    admin = make.admin_of(org)
+    admin.name = "أمينة"
+    make.session.commit()
+    sign_in(client, admin)
+    home = client.get("/").get_data(as_text=True)
+    assert "Welcome, <bdi>أمينة</bdi>" in home and "<bdi>نور للحقوق</bdi>" in home
+    assert "<h1><bdi>نور للحقوق</bdi></h1>" in client.get("/organisation").get_data(as_text=True)
