@@ -234,3 +234,11 @@ def test_names_are_shown_isolated_so_an_arabic_name_sits_correctly_in_an_english
     home = client.get("/").get_data(as_text=True)
     assert "Welcome, <bdi>أمينة</bdi>" in home and "<bdi>نور للحقوق</bdi>" in home
     assert "<h1><bdi>نور للحقوق</bdi></h1>" in client.get("/organisation").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query, field", [
+    ("until=0001-01-01", "until"), ("since=9999-12-30&until=9999-12-31", "since"), ("until=9999-12-31", "until"),
+    ("since=1899-12-31", "since"),
+])
+def test_indicator_windows_are_bounded_to_sane_days(client, make, query, field):
+    refused(client.get(f"/api/v1/indicators?{query}", headers=bearer(make.token(make.coordinator()))), field)
