@@ -30,6 +30,12 @@ _JOINERS = "\u200c\u200d"
 INVISIBLE_MESSAGE = "Remove the invisible formatting characters (such as direction marks or zero-width spaces)."
 
 
+def is_whole(text: str) -> bool:
+    """Whether int(text) gives a whole number of sane size. Not str.isdigit(): it is true of "²",
+    which int() refuses, and of thousands of digits, which int() refuses past 4300."""
+    return 0 < len(text) <= 18 and text.isdecimal()
+
+
 def hostile(text: str) -> str | None:
     """Why `text` cannot be stored anywhere, or None."""
     found = _CONTROL.search(text)

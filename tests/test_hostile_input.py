@@ -242,3 +242,19 @@ def test_names_are_shown_isolated_so_an_arabic_name_sits_correctly_in_an_english
 ])
 def test_indicator_windows_are_bounded_to_sane_days(client, make, query, field):
     refused(client.get(f"/api/v1/indicators?{query}", headers=bearer(make.token(make.coordinator()))), field)
+
+
+@pytest.mark.parametrize("severity", ["²", "9" * 5000, "¹"])
+def test_numbers_that_look_like_digits_are_refused_not_crashed_on(client, make, net, severity):
+    sign_in(client, net.reporter)
+    before = counts()
+    response = post(client, "/incidents/new", {"threat_type": "raid", "severity": severity, "country": "KE",
+                                               "needs": ["legal"], "contact_user_id": str(net.reporter.id)})
+    assert response.status_code == 422 and "severity" in errors_by_field(response.get_data(as_text=True))
+    assert counts() == before
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 5000, "", "-1", "1.5"])
+def test_is_whole_takes_only_what_int_takes_in_sane_size(value):
+    assert text.is_whole(value) is False
+    assert text.is_whole("٣") and int("٣") == 3  # Arabic-Indic digits are digits

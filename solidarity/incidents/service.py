@@ -44,7 +44,7 @@ from solidarity.notify.outbox import enqueue
 from solidarity.offers.service import clean_help_type, help_types
 from solidarity.playbook.service import play_for
 from solidarity.records import get_or_404
-from solidarity.text import clean_text
+from solidarity.text import clean_text, is_whole
 
 SUMMARY_MAX = 500
 DETAILS_MAX = 20_000
@@ -85,7 +85,7 @@ def _clean_threat_type(value: Any) -> str:
 
 
 def _clean_severity(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not is_whole(str(value).strip()):
         raise ValidationError("severity", "must be a whole number from 1 to 4")
     number = int(value)
     if number not in SEVERITIES:

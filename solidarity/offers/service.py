@@ -17,7 +17,7 @@ from solidarity.members import access
 from solidarity.members.models import Organisation, User
 from solidarity.offers.models import WORLD, Offer, OfferArea, OfferLanguage
 from solidarity.records import get_or_404
-from solidarity.text import clean_text
+from solidarity.text import clean_text, is_whole
 
 FIELDS = ("help_type", "countries", "regions", "worldwide", "languages", "capacity", "active", "notes")
 MAX_CAPACITY = 100
@@ -46,7 +46,7 @@ def _list(value: Any, field: str) -> list:
 
 def _capacity(value: Any) -> int:
     # int() alone would take 2.5 as 2 and True as 1; forms send digits, JSON sends integers.
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and is_whole(value.strip()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError("capacity", "must be a whole number")
