@@ -109,7 +109,9 @@ def _sender_key() -> str:
 
 def _accepted(response: Response) -> bool:
     # Only an answered message spends the allowance: not a refused signature (403), a limit reached
-    # (429) or our own failure (500), which the sender did nothing to cause.
+    # (429) or our own failure (500), which the sender did nothing to cause. Counted once answered,
+    # so simultaneous messages from one number can pass the limit by their number: only a real
+    # phone, through Twilio, can send those.
     return response.status_code < 400
 
 

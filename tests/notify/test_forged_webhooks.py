@@ -8,29 +8,24 @@ import threading
 import pytest
 from sqlalchemy import event, func, select
 
-from solidarity import create_app
 from solidarity.api import webhooks
 from solidarity.audit import AuditEvent
-from solidarity.extensions import db, limiter
+from solidarity.extensions import db
 from solidarity.incidents.models import Incident
 from tests.incidents import scenario
 from tests.notify.conftest import PUBLIC_URL
 from tests.notify.fake_twilio import AUTH_TOKEN
 from tests.notify.sms import reply_text, signed_post, text_message
+from tests.test_abuse_limits import limited  # noqa: F401 - a fixture, used by name below
 
 FORGERIES = 24
 
 
 @pytest.fixture
-def limited(app, app_config):
+def limited_app(limited):  # noqa: F811 - the fixture imported above
     """Limits on, and our own failures answered as 500 (not raised into the test) as in production."""
-    built = create_app({**app_config, "RATELIMIT_ENABLED": True, "SMS_RATE_LIMIT_PHONE": "3 per hour",
-                        "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "PUBLIC_URL": PUBLIC_URL, "PROPAGATE_EXCEPTIONS": False})
-    try:
-        yield built
-    finally:
-        limiter.reset()
-        limiter.enabled = False
+    return limited(SMS_RATE_LIMIT_PHONE="3 per hour", TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_URL=PUBLIC_URL,
+                          PROPAGATE_EXCEPTIONS=False).application
 
 
 @pytest.fixture
@@ -80,18 +75,18 @@ def audit_rows(session) -> int:
 
 @pytest.mark.parametrize("_round", range(3))
 def test_a_parallel_flood_of_forgeries_writes_nothing_and_the_member_still_reports(
-        limited, make, session, writes, _round):
+        limited_app, make, session, writes, _round):
     net = scenario.members(make)
     phone = net.reporter_member.phone
     session.commit()
     audited, writes[:] = audit_rows(session), []
 
-    statuses = flood(limited, phone)
+    statuses = flood(limited_app, phone)
     assert statuses == [403] * FORGERIES  # refused, none failed
     assert writes == [] and audit_rows(session) == audited
     # The member's allowance (3 per hour) is untouched: three genuine messages all go through,
     # the first of them a report that is filed.
-    client = limited.test_client()
+    client = limited_app.test_client()
     reply = reply_text(text_message(client, phone, "RAID HELP LEGAL"))
     incident = session.scalar(select(Incident))
     assert incident is not None and reply.startswith(f"Report received: case {incident.ref}.")
@@ -100,25 +95,25 @@ def test_a_parallel_flood_of_forgeries_writes_nothing_and_the_member_still_repor
     assert text_message(client, phone, "HELP").status_code == 429  # now it is spent, by the member alone
 
 
-def test_a_forgery_over_the_members_spent_allowance_is_still_a_plain_403(limited, make, session):
+def test_a_forgery_over_the_members_spent_allowance_is_still_a_plain_403(limited_app, make, session):
     # The limit key comes only from a verified sender: a forger learns nothing about a real number's
     # allowance and is never answered from it.
     net = scenario.members(make)
     phone = net.reporter_member.phone
-    client = limited.test_client()
+    client = limited_app.test_client()
     for _ in range(3):
         assert text_message(client, phone, "HELP").status_code == 200
     assert text_message(client, phone, "HELP").status_code == 429
     assert forge(client, phone, 0).status_code == 403
 
 
-def test_our_own_failure_does_not_spend_the_senders_allowance(limited, make, session, monkeypatch):
+def test_our_own_failure_does_not_spend_the_senders_allowance(limited_app, make, session, monkeypatch):
     net = scenario.members(make)
     phone = net.reporter_member.phone
 
     def broken(*args, **kwargs):
         raise RuntimeError("the database went away")
-    client = limited.test_client()
+    client = limited_app.test_client()
     monkeypatch.setattr("solidarity.api.sms_commands.handle", broken)
     for _ in range(5):
         assert text_message(client, phone, "HELP").status_code == 500
@@ -127,8 +122,8 @@ def test_our_own_failure_does_not_spend_the_senders_allowance(limited, make, ses
         assert text_message(client, phone, "HELP").status_code == 200
 
 
-def test_the_status_callback_refuses_forgeries_without_writing(limited, make, session, writes):
-    client = limited.test_client()
+def test_the_status_callback_refuses_forgeries_without_writing(limited_app, make, session, writes):
+    client = limited_app.test_client()
     response = signed_post(client, "/webhooks/twilio/status?n=1", {"MessageSid": "SM1", "MessageStatus": "failed"},
                            signature="bm90IGEgc2lnbmF0dXJl")
     assert response.status_code == 403 and response.json["errors"][0]["field"] == "X-Twilio-Signature"
