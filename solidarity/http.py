@@ -109,34 +109,25 @@ def safe_next(target: object) -> str | None:
 
 # -- Hostile input: refused before any view reads it ----------------------------------------------
 
-_JSON_TOKENS = re.compile(rb'["\\\[\]{}]')
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_STRING = re.compile(rb'"[^"]*"')
+_INNERMOST = re.compile(rb"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}")
 
 
 def json_too_deep(body: bytes, limit: int) -> bool:
-    """Whether the JSON text nests arrays and objects deeper than `limit`, found without parsing it
-    (the parser recurses, and thousands of levels end in a RecursionError). Linear in the body."""
+    """Whether the JSON text nests arrays and objects deeper than `limit` (or its brackets do not
+    pair up), found without parsing it: the parser recurses, and thousands of levels end in a
+    RecursionError. Each step is one linear regular-expression pass, so a hostile body costs little:
+    drop escapes, then strings (brackets in them do not nest), then `limit` times the innermost
+    pairs of brackets; whatever bracket is left was deeper."""
     if body.count(b"[") + body.count(b"{") <= limit:
         return False
-    depth, in_string, escaped_until = 0, False, -1
-    for token in _JSON_TOKENS.finditer(body):
-        at = token.start()
-        if at < escaped_until:
-            continue
-        char = body[at:at + 1]
-        if in_string:
-            if char == b"\\":
-                escaped_until = at + 2
-            elif char == b'"':
-                in_string = False
-        elif char == b'"':
-            in_string = True
-        elif char in b"[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in b"]}":
-            depth -= 1
-    return False
+    text = _STRING.sub(b"", _ESCAPE.sub(b"", body))
+    for _ in range(limit):
+        text, removed = _INNERMOST.subn(b"", text)
+        if not removed:
+            break
+    return any(bracket in text for bracket in (b"[", b"]", b"{", b"}"))
 
 
 def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
@@ -162,7 +153,8 @@ def _request_strings() -> Iterator[tuple[str, str]]:
         body = request.get_data(cache=True)
         limit = current_app.config["JSON_MAX_DEPTH"]
         if json_too_deep(body, limit):
-            raise DomainError(f"the JSON body nests deeper than {limit} levels", field="")
+            raise DomainError(f"the JSON body nests deeper than {limit} levels or its brackets do not pair up",
+                              field="")
         try:
             document = json.loads(body)
         except RecursionError:

@@ -258,3 +258,11 @@ def test_numbers_that_look_like_digits_are_refused_not_crashed_on(client, make, 
 def test_is_whole_takes_only_what_int_takes_in_sane_size(value):
     assert text.is_whole(value) is False
     assert text.is_whole("٣") and int("٣") == 3  # Arabic-Indic digits are digits
+
+
+@pytest.mark.parametrize("body", [b"[" + b"[" * 19 + b"]" * 19 + b"," + (b"[" * 19 + b"]" * 19 + b",") * 6000 + b"1]",
+                                  b'["' + b'\\"' * 100000 + b'"]', b"[" + b"[]," * 80000 + b"1]"])
+def test_measuring_depth_stays_linear_on_hostile_bodies(body):
+    # Bodies shaped to make a character-by-character or backtracking scan slow (many siblings at
+    # the limit, escaped quotes, thousands of pairs). No timing is asserted on a shared machine.
+    assert json_too_deep(body, 20) is False
