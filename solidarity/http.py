@@ -159,8 +159,10 @@ def _request_strings() -> Iterator[tuple[str, str]]:
             document = json.loads(body)
         except RecursionError:
             raise DomainError(f"the JSON body nests deeper than {limit} levels", field="") from None
-        except ValueError:
+        except json.JSONDecodeError:
             return  # not JSON at all: the view's parser says so, as it always has
+        except ValueError:  # an integer of thousands of digits, which Python refuses to convert
+            raise DomainError("the JSON body holds a number too long to read", field="") from None
         yield from _strings(document)
 
 

@@ -266,3 +266,10 @@ def test_measuring_depth_stays_linear_on_hostile_bodies(body):
     # Bodies shaped to make a character-by-character or backtracking scan slow (many siblings at
     # the limit, escaped quotes, thousands of pairs). No timing is asserted on a shared machine.
     assert json_too_deep(body, 20) is False
+
+
+def test_api_refuses_a_number_of_thousands_of_digits(client, make, net):
+    token = bearer(make.token(net.reporter))
+    before = counts()
+    refused(raw(client, "/api/v1/incidents", token, '{"severity": ' + "9" * 5000 + "}"), "", 400, "number too long")
+    assert counts() == before
