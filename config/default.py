@@ -63,14 +63,18 @@ PASSWORD_RESET_RATE_LIMIT_ADDRESS = "10 per hour"
 # report comes back filled in, with the wait in words and EMERGENCY_CONTACT:
 INTAKE_RATE_LIMIT_ACCOUNT = "10 per hour"
 INTAKE_RATE_LIMIT_ORGANISATION = "30 per hour"
-# Every SMS to our number (reports, answers, check-ins), per sender number. Only requests with a
-# valid Twilio signature count, so a forger cannot use up a real member's allowance.
+# Every SMS to our number (reports, answers, check-ins), per sender number. Only answered requests
+# with a valid Twilio signature count (not forgeries, not our own 500s), so a forger cannot use up
+# a real member's allowance.
 SMS_RATE_LIMIT_PHONE = "30 per hour"
 # Only commands spend it (answers, reports, check-ins, a wrong PIN too). Text we cannot read as a
 # command, and HELP, get the usage reply from this looser allowance instead, so a mistyped report
 # does not use up the allowance the correct one needs. The "too many messages" replies draw on it
 # too; past it nothing gets a reply at all, so a flood cannot run up the bill for replies.
 SMS_UNREAD_RATE_LIMIT_PHONE = "60 per hour"
+# Twilio webhooks without a valid signature are refused without any write (no audit row, no limit
+# spent); they are logged at most once per this many seconds per source address, with a count.
+WEBHOOK_REFUSAL_LOG_SECONDS = 300
 # Fan-out: requests for help (match_request SMS and emails) sent for one reporting organisation's
 # incidents within the window. Past it a new report is refused (429; by SMS: "not filed") and
 # escalation waves wait until the window has room, so a coordinator can look first.
@@ -102,6 +106,9 @@ MAX_CONTENT_LENGTH = 256 * 1024  # nothing we accept is larger; refuse big bodie
 # pool_pre_ping: a pooled connection is checked before use, so one the database dropped (a restart,
 # a failover, an idle timeout) is replaced instead of failing the request that drew it.
 SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+# JSON bodies nested deeper are refused (400) before they are parsed: our deepest document (a play
+# version's steps and checklists) needs 4 levels, and the parser recurses on each one.
+JSON_MAX_DEPTH = 20
 
 # -- Notifications: outbox dispatcher, channels, answer links (solidarity/notify) ------------------
 # `log` writes what would be sent to NOTIFY_LOG_FILE in the instance folder: nothing leaves the machine.

@@ -73,6 +73,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     health.init_app(app)
     web.init_app(app)
     api.init_app(app)
+    # After the API's bearer check, so a caller without a token learns nothing of an operation's input.
+    app.before_request(http.refuse_hostile_input)
     cli.init_app(app)
     return app
 

@@ -1,14 +1,16 @@
 """HTTP glue shared by the HTML pages and the JSON API: error bodies and security headers."""
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Response, current_app, g, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
@@ -20,8 +22,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from solidarity import metrics
 from solidarity.clock import wait_in_words
-from solidarity.errors import DomainError, FieldError, RateLimited
+from solidarity.errors import DomainError, FieldError, RateLimited, ValidationError
 from solidarity.extensions import db, limiter
+from solidarity.text import hostile
 
 JSON_PREFIXES = ("/api/", "/webhooks/")
 
@@ -137,6 +140,113 @@ def database_unavailable(exc: Exception):
                             mimetype="text/html")
     response.headers["Retry-After"] = "5"
     return response
+
+
+NEXT_MAX = 2000
+
+
+def _plain_path(target: str) -> bool:
+    # "/x" but not "//host" or "/\\host" (browsers read a backslash as a slash), and nothing a
+    # URL parser would call a scheme or a host.
+    parts = urlsplit(target)
+    return (target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target
+            and not parts.scheme and not parts.netloc)
+
+
+def safe_next(target: object) -> str | None:
+    """`target` if it is a path on this site, else None (the caller goes home). The one check for
+    every redirect to a place the request names (sign-in's `next`): an open redirect after sign-in
+    hands the password and the two-factor code to a look-alike site.
+
+    Strict rather than clever: only printable ASCII (our own links are; browsers percent-encode the
+    rest), so no tab, CR/LF or other control character that browsers strip ("/<tab>/evil" is "//evil"
+    to them) or that breaks the Location header, and no Unicode look-alike of a slash. The
+    percent-decoded form must be a plain path too, for whatever decodes it once more.
+    """
+    if not isinstance(target, str) or not target or len(target) > NEXT_MAX:
+        return None
+    if not all("!" <= ch <= "~" for ch in target):
+        return None
+    decoded = target
+    for _ in range(3):
+        decoded = unquote(decoded)
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in decoded) or not _plain_path(decoded):
+            return None
+    return target if _plain_path(target) else None
+
+
+# -- Hostile input: refused before any view reads it ----------------------------------------------
+
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_STRING = re.compile(rb'"[^"]*"')
+_INNERMOST = re.compile(rb"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}")
+
+
+def json_too_deep(body: bytes, limit: int) -> bool:
+    """Whether the JSON text nests arrays and objects deeper than `limit` (or its brackets do not
+    pair up), found without parsing it: the parser recurses, and thousands of levels end in a
+    RecursionError. Each step is one linear regular-expression pass, so a hostile body costs little:
+    drop escapes, then strings (brackets in them do not nest), then `limit` times the innermost
+    pairs of brackets; whatever bracket is left was deeper."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    text = _STRING.sub(b"", _ESCAPE.sub(b"", body))
+    for _ in range(limit):
+        text, removed = _INNERMOST.subn(b"", text)
+        if not removed:
+            break
+    return any(bracket in text for bracket in (b"[", b"]", b"{", b"}"))
+
+
+def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(field, text) for every key and string in a parsed JSON document; fields as in our errors."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            field = f"{path}.{key}" if path else str(key)
+            yield field, key
+            yield from _strings(item, field)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}.{index}" if path else str(index))
+
+
+def _request_strings() -> Iterator[tuple[str, str]]:
+    for source in (request.args, request.form):
+        for key, value in source.items(multi=True):
+            yield key, key
+            yield key, value
+    if request.is_json:
+        body = request.get_data(cache=True)
+        limit = current_app.config["JSON_MAX_DEPTH"]
+        if json_too_deep(body, limit):
+            raise DomainError(f"the JSON body nests deeper than {limit} levels or its brackets do not pair up",
+                              field="")
+        try:
+            document = json.loads(body)
+        except RecursionError:
+            raise DomainError(f"the JSON body nests deeper than {limit} levels", field="") from None
+        except json.JSONDecodeError:
+            return  # not JSON at all: the view's parser says so, as it always has
+        except ValueError:  # an integer of thousands of digits, which Python refuses to convert
+            raise DomainError("the JSON body holds a number too long to read", field="") from None
+        yield from _strings(document)
+
+
+def refuse_hostile_input() -> None:
+    """Every request, before its view: JSON nested too deep (400), and control characters, NUL or
+    lone surrogates in any field of the query, form or JSON body (422 naming the field; rules in
+    solidarity/text.py). The same refusal for web forms, the API and Twilio's webhooks, so no view
+    can forget it and nothing is written."""
+    errors, seen = [], set()
+    for field, text in _request_strings():
+        problem = hostile(text)
+        if problem and field not in seen:
+            seen.add(field)
+            errors.append(FieldError(field if field.isprintable() else "", problem))
+    if errors:
+        raise ValidationError(errors)
 
 
 def security_headers(response: Response) -> Response:

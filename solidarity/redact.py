@@ -26,7 +26,30 @@ _PATTERNS: list[tuple[re.Pattern[str], object]] = [
 ]
 
 
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_ESCAPED_RUN = re.compile(r"[^\s\"']*%[0-9A-Fa-f]{2}[^\s\"']*")
+
+
+def _printable(match: re.Match[str]) -> str:
+    # Printable ASCII only: a decoded %0A would let a request line forge a log line of its own.
+    byte = int(match.group(1), 16)
+    return chr(byte) if 0x20 <= byte < 0x7F else match.group(0)
+
+
+def _decoded(run: re.Match[str]) -> str:
+    text = run.group(0)
+    for _ in range(3):  # %252B is %2B is +: a double-encoded number must not slip through either
+        decoded = _ESCAPE.sub(_printable, text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
 def redact(text: str) -> str:
+    """Percent-encoded runs (query strings and paths as access logs print them) are decoded first,
+    so `%2B2547…` or `awa%40example.org` meet the same patterns as their plain forms."""
+    text = _ESCAPED_RUN.sub(_decoded, text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

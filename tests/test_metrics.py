@@ -205,10 +205,12 @@ def test_rate_limit_refusals_count_by_route(app_config):
         limiter.enabled = False
 
 
-def test_webhook_refusals_count_by_source(scrape):
+def test_webhook_refusals_count_by_source(scrape, client):
     key = ("solidarity_webhook_signature_refusals_total", (("source", "twilio"),))
     before = scrape()[key]
-    metrics.webhook_refused("twilio")  # what the webhooks' refusal path calls
+    forged = client.post("/webhooks/twilio/sms", data={"From": "+254700000001", "Body": "RAID"},
+                         headers={"X-Twilio-Signature": "forged"})
+    assert forged.status_code == 403
     assert scrape()[key] == before + 1
 
 

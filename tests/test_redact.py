@@ -28,6 +28,15 @@ LINK = "/answer/eyJtIjoiNDJhYmMifQ.Z2F0Zw.0123456789abcdefABCDEF_-xyz"
     (f'"GET {LINK}?x=1 HTTP/1.1" 200', LINK[8:]),
     ("signed eyJtIjoiNDJhYmMifQ.Z2F0Zw.0123456789abcdefABCDEF in text", "eyJtIjoiNDJhYmMifQ"),
     (f"mail to {EMAIL}", "awa.ndiaye"),
+    # Percent-encoded, as access logs print query strings and paths; once or twice over.
+    ("GET /search?phone=%2B254712345678 HTTP/1.1", "254712345678"),
+    ("GET /search?phone=%252B254712345678 HTTP/1.1", "254712345678"),
+    ("GET /search?phone=%2B254%20712%20345%20678 HTTP/1.1", "712"),
+    ("GET /users/%2B254712345678/edit HTTP/1.1", "254712345678"),
+    ("GET /apply?email=awa.ndiaye%40baobab.example HTTP/1.1", "awa.ndiaye"),
+    ("GET /apply?email=awa%2Endiaye%2540baobab.example HTTP/1.1", "ndiaye"),
+    (f"GET /x?token=sol%5F{TOKEN[4:]} HTTP/1.1", TOKEN[4:]),
+    (f"GET {LINK.replace('/', '%2F')} HTTP/1.1", LINK[8:]),
 ])
 def test_redact_hides_what_it_must(text, hidden):
     assert hidden not in redact(text)
@@ -51,6 +60,24 @@ def test_every_logger_is_redacted_through_arguments_and_tracebacks(app, caplog):
     for secret in (LINK[8:], TOKEN, PHONE, EMAIL):
         assert secret not in caplog.text
     assert "ValueError: could not reach [phone …78]" in caplog.text  # the traceback is kept, redacted
+
+
+def test_decoding_for_redaction_never_writes_a_control_character_into_the_log():
+    # %0A decoded would let a request line forge a log line of its own.
+    assert redact("GET /x?a=%0A127.0.0.1%20-%20admin HTTP/1.1") == "GET /x?a=%0A127.0.0.1 - admin HTTP/1.1"
+
+
+def test_access_log_lines_are_redacted_in_werkzeug_and_gunicorn_formats(app, caplog):
+    caplog.set_level(logging.INFO)
+    request_line = "GET /apply?phone=%2B254712345678&email=awa.ndiaye%40baobab.example HTTP/1.1"
+    # werkzeug's dev server: the message is formatted from the raw request line as an argument.
+    logging.getLogger("werkzeug").info('127.0.0.1 - - [04/Dec/2026 18:00:00] "%s" %s %s', request_line, "200", "-")
+    # gunicorn's access log: one mapping of atoms, formatted by access_log_format.
+    logging.getLogger("gunicorn.access").info('%(h)s "%(r)s" %(s)s "%(f)s"',
+                                              {"h": "10.0.0.1", "r": request_line, "s": "200",
+                                               "f": "https://x.example/?next=%2F%2Fevil&p=00254712345678"})
+    assert "254712345678" not in caplog.text and "ndiaye" not in caplog.text
+    assert caplog.text.count("[phone …78]") == 3 and "[email]@baobab.example" in caplog.text
 
 
 def test_a_failed_notification_logs_the_providers_error_without_the_number(app, make, caplog):

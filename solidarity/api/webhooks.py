@@ -3,14 +3,25 @@
 Twilio signs each request with our auth token over the full URL it called and the form fields.
 We recompute it against SOLIDARITY_PUBLIC_URL (never the Host header, which a client controls), so
 a request that did not come from Twilio is refused with 403 before anything is read or written.
+
+A refusal writes nothing at all: not an audit row (forgeries cost the forger nothing to send, so one
+row each would let anyone flood the audit trail and, under load, fail into 500s), and not a
+rate-limit hit against the sender number it claims (that would let a forger use up a real member's
+SMS allowance). Refusals are logged at most once per WEBHOOK_REFUSAL_LOG_SECONDS per source address.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+import logging
+import threading
+import time
 
+from flask import Blueprint, Response, current_app, g, request
+from flask_limiter.util import get_remote_address
+
+from solidarity import metrics
 from solidarity.api import sms_commands
 from solidarity.clock import utcnow
-from solidarity.errors import Forbidden, RateLimited, ValidationError
+from solidarity.errors import DomainError, RateLimited, ValidationError
 from solidarity.extensions import db, keyring
 from solidarity.http import Allowance, spend_allowances
 from solidarity.notify import messages
@@ -23,6 +34,50 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/twilio")
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 
+logger = logging.getLogger(__name__)
+
+
+class WebhookRefused(DomainError):
+    """403 without the audit row that the Forbidden handler writes (see the module's docstring)."""
+
+    status = 403
+
+
+class RefusalLog:
+    """Log refused requests at most once per interval per source, with how many were held back.
+
+    Per process and in memory: a lost count on restart is harmless, and a write per refusal is
+    what this exists to avoid. Bounded: past MAX_SOURCES the oldest quiet sources are forgotten.
+    """
+
+    MAX_SOURCES = 10_000
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.sources: dict[str, tuple[float, int]] = {}  # source -> (last logged at, refused since)
+
+    def refused(self, source: str, interval: float) -> None:
+        now = self.clock()
+        with self.lock:
+            logged_at, held = self.sources.get(source, (None, 0))
+            if logged_at is not None and now - logged_at < interval:
+                self.sources[source] = (logged_at, held + 1)
+                return
+            if len(self.sources) >= self.MAX_SOURCES:
+                self.sources = {k: v for k, v in self.sources.items() if now - v[0] < interval}
+            self.sources[source] = (now, 0)
+        logger.warning("refused a Twilio webhook without a valid signature from %s (%d more held back since "
+                       "the last such line)", source, held)
+
+
+def refused_webhook(source: str) -> None:
+    """Every refused webhook passes here once, before anything else happens: counted (no label but
+    the provider's name) and logged now and then."""
+    metrics.webhook_refused("twilio")
+    log = current_app.extensions.setdefault("solidarity.webhook_refusals", RefusalLog())
+    log.refused(source, current_app.config["WEBHOOK_REFUSAL_LOG_SECONDS"])
+
 
 def _public_url() -> str:
     url = current_app.config["PUBLIC_URL"].rstrip("/") + request.path
@@ -30,10 +85,19 @@ def _public_url() -> str:
     return f"{url}?{query}" if query else url
 
 
+def _signed() -> bool:
+    """Whether Twilio signed this request; checked once per request (the rate-limit key asks first)."""
+    if "twilio_signed" not in g:
+        g.twilio_signed = twilio_sms.signature_is_valid(
+            current_app.config.get("TWILIO_AUTH_TOKEN") or "", _public_url(), request.form.to_dict(),
+            request.headers.get(SIGNATURE_HEADER))
+    return g.twilio_signed
+
+
 def _require_signature() -> None:
-    if not twilio_sms.signature_is_valid(current_app.config.get("TWILIO_AUTH_TOKEN") or "", _public_url(),
-                                         request.form.to_dict(), request.headers.get(SIGNATURE_HEADER)):
-        raise Forbidden("missing or invalid Twilio signature", field=SIGNATURE_HEADER)
+    if not _signed():
+        refused_webhook(f"{get_remote_address()} {request.path}")
+        raise WebhookRefused("missing or invalid Twilio signature", field=SIGNATURE_HEADER)
 
 
 def _twiml(text: str | None) -> Response:
@@ -41,7 +105,11 @@ def _twiml(text: str | None) -> Response:
 
 
 def _sender_key() -> str:
-    # A keyed digest: the limiter's storage (Redis in production) never holds a phone number.
+    """The verified sender's allowance. An unsigned request's From proves nothing, so it is kept
+    apart: never counted (see _accepted), it is neither limited by nor able to spend a member's.
+    A keyed digest: the limiter's storage (Redis in production) never holds a phone number."""
+    if not _signed():
+        return "sms-sender:unverified"
     return "sms-sender:" + keyring().blind_index("rate-limit-sms", request.form.get("From", ""))
 
 

@@ -25,6 +25,7 @@ from solidarity.incidents.models import Incident, Status
 from solidarity.members.access import may_act
 from solidarity.members.models import Organisation, User, Vetting
 from solidarity.records import get_or_404
+from solidarity.text import is_whole
 
 INTERVAL_HOURS = (1, 168)  # at least hourly is a phone call's job; at most weekly is still a check
 GRACE_MINUTES = (5, 24 * 60)
@@ -36,7 +37,7 @@ ENDED = (Status.closed, Status.withdrawn)
 
 def _whole(value: Any, field: str, bounds: tuple[int, int], unit: str) -> int:
     low, high = bounds
-    if isinstance(value, bool) or not str(value if value is not None else "").strip().isdigit():
+    if isinstance(value, bool) or not is_whole(str(value if value is not None else "").strip()):
         raise ValidationError(field, f"must be a whole number of {unit} from {low} to {high}")
     number = int(value)
     if not low <= number <= high:

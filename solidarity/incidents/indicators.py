@@ -43,6 +43,8 @@ from solidarity.offers.models import Offer, OfferArea
 
 DEFAULT_MONTHS = 12
 MAX_DAYS = 5 * 366  # five years of months is as long as a chart stays readable
+# No incident is older than the service; the bounds keep day arithmetic far from year 1 and 9999.
+EARLIEST_DAY = date(1900, 1, 1)
 ACCEPTED = (MatchStatus.accepted, MatchStatus.completed)  # completed work was accepted first
 
 
@@ -97,7 +99,11 @@ def parse_day(value: str | None, field: str) -> date | None:
 
 def window(since: date | None, until: date | None, *, now: datetime) -> Window:
     """The window asked for; by default the last DEFAULT_MONTHS calendar months up to today."""
-    until = until or now.astimezone(timezone.utc).date()
+    today = now.astimezone(timezone.utc).date()
+    for field, day in (("since", since), ("until", until)):
+        if day is not None and not EARLIEST_DAY <= day <= today + timedelta(days=1):
+            raise ValidationError(field, f"must be a day from {EARLIEST_DAY.isoformat()} to tomorrow")
+    until = until or today
     if since is None:
         months_back = until.year * 12 + until.month - 1 - (DEFAULT_MONTHS - 1)
         since = date(months_back // 12, months_back % 12 + 1, 1)

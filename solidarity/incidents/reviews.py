@@ -26,6 +26,7 @@ from solidarity.incidents.models import Incident, Status
 from solidarity.incidents.service import add_to_timeline, one_transaction, viewer_for
 from solidarity.matching.models import RATINGS, Match, Review, ReviewRole
 from solidarity.members.models import Organisation, User
+from solidarity.text import clean_text, is_whole
 
 NOTE_MAX = 1_000
 REVIEWABLE = (Status.resolved, Status.closed)
@@ -75,20 +76,13 @@ def due(session: Session, user: User, incident: Incident) -> list[Due]:
 
 def _clean_rating(value: Any) -> int:
     text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    if not text.isdigit() or int(text) not in RATINGS:
+    if not is_whole(text) or int(text) not in RATINGS:
         raise ValidationError("rating", f"must be a whole number from {RATINGS[0]} to {RATINGS[-1]}")
     return int(text)
 
 
 def _clean_note(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValidationError("note", "must be text")
-    text = value.strip()
-    if len(text) > NOTE_MAX:
-        raise ValidationError("note", f"use at most {NOTE_MAX} characters (now {len(text)})")
-    return text or None
+    return clean_text(value, "note", NOTE_MAX)
 
 
 def _clean_subject(value: Any) -> uuid.UUID:

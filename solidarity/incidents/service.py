@@ -47,6 +47,7 @@ from solidarity.notify.outbox import enqueue
 from solidarity.offers.service import clean_help_type, help_types
 from solidarity.playbook.service import play_for
 from solidarity.records import get_or_404
+from solidarity.text import clean_text, is_whole
 
 SUMMARY_MAX = 500
 DETAILS_MAX = 20_000
@@ -59,6 +60,9 @@ ACTIVE = (Status.open, Status.responding)
 READ_ONLY = (Status.closed, Status.withdrawn)
 # Clocks on cheap phones drift; a report "from the future" by a few minutes is still honest.
 CLOCK_SKEW = timedelta(minutes=10)
+# Nothing we help with happened before this; earlier dates are typing slips or probes (year 1 in
+# UTC+14 is before year 1 in UTC, which no datetime can hold).
+OCCURRED_EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
 LIST_LIMIT = 200
 
 
@@ -88,7 +92,7 @@ def _clean_threat_type(value: Any) -> str:
 
 
 def _clean_severity(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not is_whole(str(value).strip()):
         raise ValidationError("severity", "must be a whole number from 1 to 4")
     number = int(value)
     if number not in SEVERITIES:
@@ -121,22 +125,17 @@ def _clean_disclosure(value: Any) -> list[str]:
     return [item for item in DISCLOSABLE if item in chosen]  # canonical order, no repeats
 
 
-def _clean_text(value: Any, field: str, limit: int) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValidationError(field, "must be text")
-    text = value.strip()
-    if len(text) > limit:
-        raise ValidationError(field, f"use at most {limit} characters (now {len(text)})")
-    return text or None
-
-
 def _clean_occurred_at(value: Any, now: datetime) -> datetime | None:
     if value is None:
         return None
-    if not isinstance(value, datetime) or value.tzinfo is None:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError("occurred_at", "must be a date and time with a time zone")
+    try:
+        value = value.astimezone(timezone.utc)
+    except OverflowError:  # the offset pushes it before year 1 or past year 9999
+        raise ValidationError("occurred_at", f"must be after {OCCURRED_EARLIEST.year} and not in the future") from None
+    if value < OCCURRED_EARLIEST:
+        raise ValidationError("occurred_at", f"must be after {OCCURRED_EARLIEST.year}")
     if value > now + CLOCK_SKEW:
         raise ValidationError("occurred_at", "cannot be in the future")
     return value
@@ -274,8 +273,8 @@ def validate_draft(session: Session, reporter: User, draft: IncidentDraft, *, no
     play = play_for(session, threat_type) if threat_type else None
     suggested = [h for h in (play.help_types if play else []) if h in help_types()]
     needs = checks(_clean_needs, draft.needs or suggested)
-    summary = checks(_clean_text, draft.summary, "summary", SUMMARY_MAX)
-    details = checks(_clean_text, draft.details, "details", DETAILS_MAX)
+    summary = checks(clean_text, draft.summary, "summary", SUMMARY_MAX)
+    details = checks(clean_text, draft.details, "details", DETAILS_MAX)
     disclosure = checks(_clean_disclosure, draft.disclosure)
     occurred_at = checks(_clean_occurred_at, draft.occurred_at, now)
     contact = checks(_clean_contact, session, reporter, draft.contact_user_id)
@@ -510,7 +509,7 @@ def change_status(session: Session, user: User, incident: Incident, status: str,
     except ValueError:
         checks.fail("status", f"must be one of {', '.join(s.value for s in Status)}")
         new = None
-    note = checks(_clean_text, note, "note", NOTE_MAX)
+    note = checks(clean_text, note, "note", NOTE_MAX)
     checks.done()
     old = incident.status
     if new not in TRANSITIONS[old]:
@@ -561,7 +560,7 @@ def _pause_or_resume(session: Session, incident: Incident, *, now: datetime) -> 
 def add_note(session: Session, user: User, incident: Incident, note: str, *, now: datetime) -> Incident:
     """A dated note on the timeline (encrypted), by the reporting organisation or a coordinator."""
     _require_manager(session, user, incident)
-    text = _clean_text(note, "note", NOTE_MAX)
+    text = clean_text(note, "note", NOTE_MAX)
     if text is None:
         raise ValidationError("note", "is empty: write the update first")
     require_changeable(incident)

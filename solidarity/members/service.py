@@ -23,6 +23,7 @@ from solidarity.members.contact import clean_email, clean_phone
 from solidarity.members.models import Organisation, Role, User, Vetting, Vouch
 from solidarity.members.passwords import check_strength, hash_password, hash_pin, verify_password
 from solidarity.records import get_or_404
+from solidarity.text import clean_name
 
 VOUCHES_TO_VET = 2
 ORG_FIELDS = ("name", "country", "languages", "consent_share_contacts")
@@ -30,12 +31,7 @@ USER_FIELDS = ("name", "email", "phone", "preferred_language", "notify_sms", "no
 
 
 def _clean_name(value: Any, field: str = "name") -> str:
-    text = " ".join(str(value or "").split())
-    if not text:
-        raise ValidationError(field, "is required")
-    if len(text) > 200:
-        raise ValidationError(field, "use at most 200 characters")
-    return text
+    return clean_name(str(value or ""), field)
 
 
 def _clean_bool(value: Any, field: str) -> bool:

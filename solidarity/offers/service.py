@@ -17,6 +17,7 @@ from solidarity.members import access
 from solidarity.members.models import Organisation, User
 from solidarity.offers.models import WORLD, Offer, OfferArea, OfferLanguage
 from solidarity.records import get_or_404
+from solidarity.text import clean_text, is_whole
 
 FIELDS = ("help_type", "countries", "regions", "worldwide", "languages", "capacity", "active", "notes")
 MAX_CAPACITY = 100
@@ -45,7 +46,7 @@ def _list(value: Any, field: str) -> list:
 
 def _capacity(value: Any) -> int:
     # int() alone would take 2.5 as 2 and True as 1; forms send digits, JSON sends integers.
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and is_whole(value.strip()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError("capacity", "must be a whole number")
@@ -82,10 +83,7 @@ def _values(data: Mapping[str, Any], offer: Offer | None) -> dict[str, Any]:
     if "active" in data:
         values["active"] = checks(_flag, data["active"], "active")
     if "notes" in data:
-        notes = data["notes"]
-        if notes is not None and (not isinstance(notes, str) or len(notes) > 4000):
-            checks.fail("notes", "must be text of at most 4000 characters")
-        values["notes"] = notes or None
+        values["notes"] = checks(clean_text, data["notes"], "notes", 4000)
     checks.done()
     coverage = ("countries", "regions", "worldwide")
     if any(k in values for k in coverage) or offer is None:

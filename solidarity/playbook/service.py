@@ -32,6 +32,7 @@ from solidarity.playbook.models import (
     VersionStatus,
 )
 from solidarity.records import get_or_404, parse_id
+from solidarity.text import clean_text
 
 FIELDS = ("title", "summary", "help_types", "sources", "steps")
 STEP_FIELDS = ("actor", "help_type", "text", "checklist")
@@ -42,15 +43,8 @@ OPEN = (VersionStatus.draft, VersionStatus.in_review)
 
 # -- Validation ----------------------------------------------------------------------------------
 
-def _text(value: Any, field: str, limit: int, *, required: bool = True) -> str:
-    if value is not None and not isinstance(value, str):
-        raise ValidationError(field, "must be text")
-    text = (value or "").strip()
-    if required and not text:
-        raise ValidationError(field, "is required")
-    if len(text) > limit:
-        raise ValidationError(field, f"use at most {limit} characters")
-    return text
+def _text(value: Any, field: str, limit: int, *, line: bool = False) -> str:
+    return clean_text(value, field, limit, line=line, required=True) or ""
 
 
 def _list(value: Any, field: str) -> list:
@@ -91,7 +85,7 @@ def _step(value: Any, field: str) -> dict[str, Any]:
     items = checks(_list, value.get("checklist"), f"{field}.checklist") or []
     if len(items) > MAX_ITEMS:
         checks.fail(f"{field}.checklist", f"use at most {MAX_ITEMS} items")
-    cleaned_items = [checks(_text, item, f"{field}.checklist", MAX_ITEM) for item in items]
+    cleaned_items = [checks(_text, item, f"{field}.checklist", MAX_ITEM, line=True) for item in items]
     text = checks(_text, value.get("text"), f"{field}.text", MAX_STEP)
     checks.done()
     return {"actor": Actor(actor), "help_type": help_type or None, "text": text, "checklist": cleaned_items}
@@ -104,7 +98,7 @@ def clean_version_data(data: Mapping[str, Any], *, partial: bool) -> dict[str, A
         checks.fail(key, "is not a field of a play version")
     values: dict[str, Any] = {}
     if "title" in data or not partial:
-        values["title"] = checks(_text, data.get("title"), "title", MAX_TITLE)
+        values["title"] = checks(_text, data.get("title"), "title", MAX_TITLE, line=True)
     if "summary" in data or not partial:
         values["summary"] = checks(_text, data.get("summary"), "summary", MAX_SUMMARY)
     if "help_types" in data or not partial:
@@ -113,7 +107,8 @@ def clean_version_data(data: Mapping[str, Any], *, partial: bool) -> dict[str, A
             checks.fail("help_types", "name at least one help type the play calls for")
         values["help_types"] = list(dict.fromkeys(c for c in codes if c))
     if "sources" in data or not partial:
-        sources = [checks(_text, s, "sources", MAX_SOURCE) for s in checks(_list, data.get("sources"), "sources") or []]
+        sources = [checks(_text, s, "sources", MAX_SOURCE, line=True)
+                   for s in checks(_list, data.get("sources"), "sources") or []]
         sources = [s for s in sources if s]
         if not sources:
             checks.fail("sources", "cite at least one source")

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from solidarity import audit
 from solidarity.errors import Forbidden, ValidationError
 from solidarity.extensions import db
+from solidarity.text import is_whole
 
 bp = Blueprint("audit_trail", __name__, url_prefix="/coordinator")
 
@@ -22,7 +23,7 @@ def _coordinators_only():
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+    if not is_whole(raw) or not 1 <= int(raw) <= 100_000:
         raise ValidationError("page", "must be a whole number from 1")
     return int(raw)
 

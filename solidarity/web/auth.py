@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired
 from solidarity.clock import utcnow, wait_in_words
 from solidarity.errors import RateLimited, ValidationError
 from solidarity.extensions import db, limiter
-from solidarity.http import Allowance, within_allowances
+from solidarity.http import Allowance, safe_next, within_allowances
 from solidarity.members import auth as auth_service
 from solidarity.members import twofactor
 from solidarity.members.access import may_act
@@ -73,7 +73,7 @@ def login():
         if user is None:
             form.password.errors.append("Email or password is wrong.")
         else:
-            next_url = _safe_next(request.args.get("next"))
+            next_url = safe_next(request.args.get("next"))
             session.clear()  # a fresh session on sign-in: nothing planted before it survives
             if user.two_factor_enabled:
                 session[PENDING] = {"user": str(user.id), "at": now.timestamp(), "next": next_url}
@@ -108,7 +108,7 @@ def second_factor():
         if method is None:
             form.code.errors.append("This code is wrong or was already used.")
         else:
-            next_url = session[PENDING].get("next")
+            next_url = safe_next(session[PENDING].get("next"))
             session.clear()
             auth_service.complete_second_factor(db.session, user, method, now=now)
             _sign_in(user)
@@ -192,9 +192,3 @@ def reset(token: str):
                 return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form), 200 if not form.errors else 400
 
-
-def _safe_next(target: str | None) -> str | None:
-    # Only same-site paths: an open redirect after sign-in is a phishing tool.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None

@@ -210,9 +210,9 @@ def test_review_forms_appear_for_the_reporter_and_the_responder_that_took_the_ca
     forms = html.count("Save review</button>")
     assert forms == {"reporter": 1, "accepted": 1}.get(role, 0)  # B is the only organisation that accepted
     if role == "reporter":
-        assert f"How did {resolved.net.b.name} help?" in html
+        assert f"How did <bdi>{resolved.net.b.name}</bdi> help?" in html
     if role == "accepted":
-        assert f"How did the case go with {resolved.net.reporter_org.name}?" in html
+        assert f"How did the case go with <bdi>{resolved.net.reporter_org.name}</bdi>?" in html
 
 
 @pytest.mark.parametrize("role", ROLES)
