@@ -56,6 +56,12 @@ INTAKE_RATE_LIMIT_ORGANISATION = "30 per hour"
 # Every SMS to our number (reports, answers, check-ins), per sender number. Only requests with a
 # valid Twilio signature count, so a forger cannot use up a real member's allowance.
 SMS_RATE_LIMIT_PHONE = "30 per hour"
+# Proving a phone number (members/phones.py): a number is trusted only once the code sent to it by
+# SMS comes back. Codes are valid this long, for this many wrong tries, and at most this many are
+# sent per person and per number within an hour (counted in the database, so every process agrees).
+PHONE_CODE_MINUTES = 15
+PHONE_CODE_ATTEMPTS = 5
+PHONE_CODES_PER_HOUR = 3
 # Fan-out: requests for help (match_request SMS and emails) sent for one reporting organisation's
 # incidents within the window. Past it a new report is refused (429; by SMS: "not filed") and
 # escalation waves wait until the window has room, so a coordinator can look first.

@@ -81,10 +81,18 @@ SMS = {
     "directory_alert": N_("A member organisation has no active person left. Sign in to review it."),
     # To responders helping an organisation that was locked down: the reference, nothing about why.
     "case_paused": N_("Case {ref}: please pause and wait for a coordinator to contact you."),
+    # Only the code and what it is for: sent to a number nobody has proven yet (members/phones.py).
+    "phone_code": N_("Code to confirm this number: {code}. Enter it on your account page or reply with it."),
+}
+# Sent by email only, so not bound to one SMS segment.
+EMAIL_ONLY = {
+    # To an address someone used on the public application form (members.service.apply).
+    "registration_attempt": N_("Someone tried to register with your email address. If it was you, sign in: you "
+                               "have an account. If not, ignore this."),
 }
 # Alerts that are worthless when late: Twilio drops them after TWILIO_URGENT_VALIDITY seconds, and
 # the status callback then moves them to email.
-URGENT = {"match_request", "coordinator_alert", "checkin_due", "checkin_missed", "case_paused"}
+URGENT = {"match_request", "coordinator_alert", "checkin_due", "checkin_missed", "case_paused", "phone_code"}
 
 REPLIES = {
     "accepted": N_("Thank you: you accepted case {ref}. Sign in to see the details."),
@@ -101,6 +109,7 @@ REPLIES = {
     "not_filed": N_("Not filed. Sign in to report, or call your coordinator."),
     "checkin_ok": N_("Check-in {ref} confirmed. Thank you; stay safe."),
     "no_checkin": N_("No single check-in waits for you. Reply OK and its code."),
+    "phone_confirmed": N_("This number is confirmed. Thank you."),
 }
 
 SUBJECTS = {
@@ -115,6 +124,8 @@ SUBJECTS = {
     "offer_reminder": N_("Please confirm your offer of {help}"),
     "directory_alert": N_("A member organisation has no active person left"),
     "case_paused": N_("Case {ref}: please wait for a coordinator"),
+    "phone_code": N_("Your code to confirm a phone number"),
+    "registration_attempt": N_("Someone tried to register with your email address"),
 }
 REQUEST_PARAGRAPHS = (
     N_("A member organisation asks for {help}. Case reference: {ref}."),
@@ -176,7 +187,8 @@ def _safe_values(params: Mapping[str, Any], gettext) -> dict[str, str]:
     status = str(params.get("status") or "")
     reason = str(params.get("reason") or "")
     refs = [_REF.sub("", str(r).upper())[:8] for r in (params.get("refs") or ())][:MAX_REFS]
-    return {"ref": ref, "help": help_name,
+    code = "".join(c for c in str(params.get("code") or "") if c.isascii() and c.isdigit())[:8]
+    return {"ref": ref, "code": code, "help": help_name,
             "status": gettext(STATUS_NAMES.get(status, STATUS_OTHER)),
             "reason": gettext(REASONS.get(reason, REASON_OTHER)),
             "refs": ", ".join(r for r in refs if r)}
@@ -208,7 +220,7 @@ def render_email(template: str, params: Mapping[str, Any], language: str, *,
                     (_fill(gettext(DECLINE_LABEL), values), answer_links[1])] if answer_links
                    else [(gettext(SIGN_IN_LABEL), home_url)])
     else:
-        paragraphs = [_fill(gettext(SMS[template]), values)]
+        paragraphs = [_fill(gettext(SMS.get(template) or EMAIL_ONLY[template]), values)]
         actions = [(gettext(SIGN_IN_LABEL), home_url)]
     footer = gettext(FOOTER)
     text = "\n\n".join([*paragraphs, *(f"{label}:\n{url}" for label, url in actions), "-- \n" + footer]) + "\n"
@@ -224,8 +236,8 @@ def render_email(template: str, params: Mapping[str, Any], language: str, *,
 def render(template: str, channel: Channel, params: Mapping[str, Any], language: str, *,
            user_id: uuid.UUID, match_id: uuid.UUID | None, config: Mapping[str, Any], now: datetime) -> Rendered:
     """Render one outbox row for one recipient. Email requests get fresh signed answer links."""
-    if template not in SMS:
-        raise KeyError(f"unknown notification template {template!r}")
+    if template not in SMS and not (template in EMAIL_ONLY and channel is Channel.email):
+        raise KeyError(f"unknown notification template {template!r} on {channel.value}")
     if channel is Channel.sms:
         return Rendered(body=render_sms(template, params, language), urgent=template in URGENT)
     answer_links = None

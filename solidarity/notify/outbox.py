@@ -1,9 +1,10 @@
 """Queue notifications inside the caller's transaction. Never sends: the dispatcher does."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from solidarity.members.access import is_locked_down
@@ -42,3 +43,22 @@ def enqueue(session: Session, user: User, template: str, *, now: datetime, incid
             for channel in channels_for(user) if user.active and not is_locked_down(user)]
     session.add_all(rows)
     return rows
+
+
+def send_one(session: Session, user: User, template: str, *, channel: str, now: datetime,
+             once_per: timedelta | None = None, **params: Any) -> Notification | None:
+    """Queue `template` for `user` on exactly `channel`, whatever they prefer: messages about the
+    person's own identity (the code proving a phone goes to that phone and nowhere else; the note
+    that someone tried to register with an address goes to that address). With `once_per`, not
+    again while one was queued within that time (an /apply flood must not become a mail flood)."""
+    if not user.active or is_locked_down(user):
+        return None
+    chosen = Channel(channel)
+    if once_per is not None and session.scalar(select(Notification.id).where(
+            Notification.user_id == user.id, Notification.template == template,
+            Notification.created_at > now - once_per).limit(1)) is not None:
+        return None
+    row = Notification(user_id=user.id, channel=chosen, template=template, params=params, status=Delivery.queued,
+                       next_attempt_at=now, created_at=now, updated_at=now)
+    session.add(row)
+    return row
