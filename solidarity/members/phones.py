@@ -68,7 +68,8 @@ def _is_open(claim: PhoneClaim, now: datetime) -> bool:
 
 def open_claim(session: Session, user: User, *, now: datetime) -> PhoneClaim | None:
     """The number `user` is proving now (the newest claim still usable), if any."""
-    claim = session.scalar(select(PhoneClaim).where(PhoneClaim.user_id == user.id)
+    claim = session.scalar(select(PhoneClaim).where(PhoneClaim.user_id == user.id, PhoneClaim.confirmed_at.is_(None),
+                                                    PhoneClaim.ended_at.is_(None))
                            .order_by(PhoneClaim.created_at.desc(), PhoneClaim.id).limit(1))
     return claim if claim is not None and _is_open(claim, now) else None
 
