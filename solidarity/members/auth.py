@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from solidarity import audit
 from solidarity.errors import Checks, Forbidden, NotFound
+from solidarity.members import phones
 from solidarity.members.models import ApiToken, SignInSession, User
 from solidarity.members.passwords import check_strength, hash_password, needs_rehash, verify_password
 from solidarity.members.service import find_user_by_email
@@ -111,9 +112,14 @@ def set_active(session: Session, actor: User, user: User, active: bool, *, now: 
         raise Forbidden("only the organisation's admins and the coordinators disable accounts")
     if actor.id == user.id:
         raise Forbidden("you cannot disable your own account")
+    details = {}
+    if active and not user.active and user.phone and phones.holder_of(session, user.phone, besides=user.id):
+        # Someone proved the number while this account was disabled: it is theirs now (one number,
+        # one active person); this person can claim a number again.
+        user.phone = None
+        details["phone_removed"] = True
     user.active = active
     user.updated_at = now
-    details = {}
     if not active:
         details["sessions_ended"] = end_all_sessions(session, user, now=now)
         details["tokens_revoked"] = _revoke(session, user, now=now)

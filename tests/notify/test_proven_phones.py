@@ -20,7 +20,7 @@ from solidarity.escalation import checkins
 from solidarity.extensions import db
 from solidarity.incidents.models import Incident
 from solidarity.matching.models import Match, MatchStatus
-from solidarity.members import phones, service
+from solidarity.members import auth, phones, service
 from solidarity.members.models import Organisation, PhoneClaim, User
 from solidarity.notify import dispatcher
 from solidarity.notify.channels.log import LogSender
@@ -351,3 +351,16 @@ def test_parallel_wrong_guesses_never_exceed_the_attempts(app, session, make, no
         t.join(timeout=30)
     db.session.expire_all()
     assert db.session.get(PhoneClaim, claim_id).attempts == app.config["PHONE_CODE_ATTEMPTS"]
+
+
+def test_re_enabling_an_account_whose_number_someone_proved_since_drops_the_number(make, session, now):
+    org = make.org()
+    old = make.user(org, phone="+254712345676")
+    admin = make.admin_of(org)
+    auth.set_active(session, admin, old, False, now=now)
+    newcomer = make.user(make.org())
+    service.update_user(session, newcomer, newcomer, {"phone": "+254712345676", "current_password": PASSWORD},
+                        now=now)
+    phones.confirm(session, newcomer, phones.code_for(phones.open_claim(session, newcomer, now=now)), now=now)
+    auth.set_active(session, admin, old, True, now=now)  # no unique violation, no 500
+    assert (old.active, old.phone, newcomer.phone) == (True, None, "+254712345676")
