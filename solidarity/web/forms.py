@@ -151,8 +151,9 @@ class AccountForm(ServiceForm):
         super().__init__(*args, **kwargs)
         self.preferred_language.choices = _language_choices()
 
-    def fill(self, user: User) -> AccountForm:
-        if not self.is_submitted():
+    def fill(self, user: User, *, always: bool = False) -> AccountForm:
+        """The user's current values, unless the form was posted (then it shows what was typed)."""
+        if always or not self.is_submitted():
             self.name.data, self.email.data, self.phone.data = user.name, user.email, user.phone or ""
             self.preferred_language.data = user.preferred_language
             self.notify_sms.data, self.notify_email.data = user.notify_sms, user.notify_email

@@ -174,7 +174,7 @@ def confirm_phone():
     if code_form.submit(lambda: phones.confirm(db.session, current_user, code_form.code.data, now=utcnow())):
         flash("Your phone number is confirmed: urgent requests now come to it by SMS.")
         return redirect(url_for("members.account"))
-    return _account_page(AccountForm(formdata=None).fill(current_user), code_form)
+    return _account_page(AccountForm(formdata=None).fill(current_user, always=True), code_form)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

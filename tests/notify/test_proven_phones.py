@@ -241,6 +241,7 @@ def test_the_account_page_confirms_the_number(client, session, make, now):
     token = csrf_token(client, "/account")
     wrong = client.post("/account/phone", data={"confirm-code": "000000", "confirm-csrf_token": token})
     assert wrong.status_code == 422 and "wrong, expired or used up" in wrong.get_data(as_text=True)
+    assert member.email in wrong.get_data(as_text=True)  # the account form below is still filled in
     code = phones.code_for(phones.open_claim(session, member, now=utcnow()))
     done = client.post("/account/phone", data={"confirm-code": code, "confirm-csrf_token": token})
     assert done.status_code == 302
