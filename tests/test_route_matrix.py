@@ -104,6 +104,10 @@ EXPECTED: dict[str, str] = {
     "members.applicants GET":                       "login 403 403 403 in in 403 login",
     "members.apply GET":                            "in in in in in in in in",
     "members.apply POST":                           "bad bad bad bad bad bad bad bad",
+    # The world's <token> is an answer link, which is no confirmation link: refused for everyone
+    # (the link itself: tests/web/test_no_enumeration.py).
+    "members.confirm_email GET":                    "bad bad bad bad bad bad bad bad",
+    "members.confirm_email POST":                   "bad bad bad bad bad bad bad bad",
     "members.confirm_phone POST":                   "login bad bad bad bad bad bad login",
     "members.sms_pin GET":                          "login 403 403 403 403 in in login",
     "members.sms_pin POST":                         "login 403 403 403 403 in in login",

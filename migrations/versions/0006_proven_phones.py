@@ -1,5 +1,6 @@
-"""Proven phone numbers (issue 11): phone_claims, one active person per proven number, and email
-blind indexes under the one normalisation (NFKC).
+"""Proven phone numbers (issue 11): phone_claims, one active person per proven number, email
+blind indexes under the one normalisation (NFKC), and users.email_confirmed_at (set for everyone
+already here).
 
 Existing numbers count as proven (admins and members entered them before proof existed). Where two
 active people hold the same number, the one who registered it first keeps it and the later ones
@@ -46,6 +47,11 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_phone_claims_user_id"), ["user_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_phone_claims_phone_index"), ["phone_index"], unique=False)
         batch_op.create_index(batch_op.f("ix_phone_claims_created_at"), ["created_at"], unique=False)
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("email_confirmed_at", solidarity.fields.UTCDateTime(timezone=True),
+                                      nullable=True))
+    # Everyone already here signs in as before.
+    op.execute("UPDATE users SET email_confirmed_at = created_at")
     _one_active_person_per_number()
     op.create_index("uq_users_phone_active", "users", ["phone_index"], unique=True,
                     sqlite_where=sa.text("active"), postgresql_where=sa.text("active"))
@@ -106,6 +112,8 @@ def _reindex_emails():
 
 def downgrade():
     op.drop_index("uq_users_phone_active", table_name="users")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("email_confirmed_at")
     with op.batch_alter_table("phone_claims", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_phone_claims_created_at"))
         batch_op.drop_index(batch_op.f("ix_phone_claims_phone_index"))

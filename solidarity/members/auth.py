@@ -30,7 +30,8 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime) 
     A user with two-factor on is not signed in yet: see twofactor.verify."""
     user = find_user_by_email(session, email)
     ok = verify_password(user.password_hash if user else None, password)
-    if not ok or user is None or not user.active:
+    # An applicant who has not confirmed the address yet fails like a wrong password (see User).
+    if not ok or user is None or not user.active or user.email_confirmed_at is None:
         audit.record(session, user, "auth.login_failed", user, at=now)
         session.commit()
         return None

@@ -112,6 +112,10 @@ class User(KeyHolder, db.Model):
     # Set when the person texts STOP to our number, cleared by START: no SMS while set (email instead).
     sms_opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # None only for the admin of a public application until they follow the emailed link: until then
+    # the password signs no one in, so applying and then signing in cannot tell a registered
+    # address from a new one (members.service.apply).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # TOTP two-factor (members/twofactor.py): the secret exists from the start of enrolment, counts
     # only once confirmed with a code (totp_enabled_at). totp_last_step is the last time step

@@ -213,13 +213,28 @@ def _register(session: Session, data: Mapping[str, Any], admin: Mapping[str, Any
                        created_at=now, updated_at=now, consent_share_contacts=False)
     for key, value in values.items():
         setattr(org, key, value)
-    user = User(id=uuid.uuid4(), organisation=org, role=Role.org_admin, created_at=now, updated_at=now)
+    # Anyone may apply with any address: the admin signs in once the emailed link proves the mailbox.
+    confirmed = None if public and actor is None else now
+    user = User(id=uuid.uuid4(), organisation=org, role=Role.org_admin, created_at=now, updated_at=now,
+                email_confirmed_at=confirmed)
     phone = _apply_user(user, admin_values)
     session.add_all([org, user])
     audit.record(session, actor or user, "organisation.applied", org, at=now)
     _set_phone(session, actor or user, user, phone, now=now, proven=proven_phone)
+    if confirmed is None:
+        phones.outbox()(session, user, "confirm_email", channel="email", now=now)
     session.commit()
     return org
+
+
+def confirm_email(session: Session, user: User, *, now: datetime) -> bool:
+    """The applicant followed the emailed link: the address is theirs. False if it already was."""
+    if user.email_confirmed_at is not None:
+        return False
+    user.email_confirmed_at = now
+    audit.record(session, user, "user.email_confirmed", user, at=now)
+    session.commit()
+    return True
 
 
 def update_organisation(session: Session, actor: User, org: Organisation, data: Mapping[str, Any], *,
@@ -308,8 +323,9 @@ def add_user(session: Session, actor: User, org: Organisation, data: Mapping[str
     # Encrypting the contacts may lazy-load the organisation's data key; flushing then would try
     # to write the half-built user (SAWarning, or a NOT NULL error).
     with session.no_autoflush:
+        # The admin who adds a person vouches for the address (and hands over the first password).
         user = User(id=uuid.uuid4(), organisation=org, role=values.pop("role", Role.member), created_at=now,
-                    updated_at=now)
+                    updated_at=now, email_confirmed_at=now)
         phone = _apply_user(user, values)
     session.add(user)
     audit.record(session, actor, "user.added", user, at=now, role=user.role.value)
@@ -356,7 +372,8 @@ def create_coordinator(session: Session, *, email: str, name: str, password: str
     if not values.get("password"):
         checks.fail("password", "is required")
     checks.done()
-    user = User(id=uuid.uuid4(), organisation=None, role=Role.coordinator, created_at=now, updated_at=now)
+    user = User(id=uuid.uuid4(), organisation=None, role=Role.coordinator, created_at=now, updated_at=now,
+                email_confirmed_at=now)
     _apply_user(user, values)  # no phone: coordinators are reached by email
     session.add(user)
     audit.record(session, "cli", "user.coordinator_created", user, at=now)

@@ -130,7 +130,7 @@ def release(session: Session, token: str, ids: list[uuid.UUID]) -> None:
 
 # Messages about the person's identity belong to one channel: a phone's code proves that phone only
 # if it goes there (emailed, it would prove nothing), a registration notice is about the address.
-OWN_CHANNEL = {"phone_code", "registration_attempt"}
+OWN_CHANNEL = {"phone_code", "registration_attempt", "confirm_email"}
 
 
 def fallback_for(session: Session, row: Notification, *, now: datetime) -> Notification | None:

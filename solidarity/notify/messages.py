@@ -89,7 +89,11 @@ EMAIL_ONLY = {
     # To an address someone used on the public application form (members.service.apply).
     "registration_attempt": N_("Someone tried to register with your email address. If it was you, sign in: you "
                                "have an account. If not, ignore this."),
+    # To the first admin of a public application: proves the mailbox before the password works.
+    "confirm_email": N_("Please confirm your email address to finish your organisation's application. The link "
+                        "works for three days. If you did not apply, ignore this."),
 }
+CONFIRM_LABEL = N_("Confirm my email address")
 # Alerts that are worthless when late: Twilio drops them after TWILIO_URGENT_VALIDITY seconds, and
 # the status callback then moves them to email.
 URGENT = {"match_request", "coordinator_alert", "checkin_due", "checkin_missed", "case_paused", "phone_code"}
@@ -126,6 +130,7 @@ SUBJECTS = {
     "case_paused": N_("Case {ref}: please wait for a coordinator"),
     "phone_code": N_("Your code to confirm a phone number"),
     "registration_attempt": N_("Someone tried to register with your email address"),
+    "confirm_email": N_("Please confirm your email address"),
 }
 REQUEST_PARAGRAPHS = (
     N_("A member organisation asks for {help}. Case reference: {ref}."),
@@ -210,7 +215,7 @@ def reply(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
 
 
 def render_email(template: str, params: Mapping[str, Any], language: str, *,
-                 answer_links: tuple[str, str] | None, home_url: str) -> Rendered:
+                 answer_links: tuple[str, str] | None, home_url: str, confirm_link: str | None = None) -> Rendered:
     """Subject, plain text and HTML. `answer_links` are the accept and decline URLs of a request."""
     gettext = translations(language).gettext
     values = _safe_values(params, gettext)
@@ -221,7 +226,7 @@ def render_email(template: str, params: Mapping[str, Any], language: str, *,
                    else [(gettext(SIGN_IN_LABEL), home_url)])
     else:
         paragraphs = [_fill(gettext(SMS.get(template) or EMAIL_ONLY[template]), values)]
-        actions = [(gettext(SIGN_IN_LABEL), home_url)]
+        actions = [(gettext(CONFIRM_LABEL), confirm_link) if confirm_link else (gettext(SIGN_IN_LABEL), home_url)]
     footer = gettext(FOOTER)
     text = "\n\n".join([*paragraphs, *(f"{label}:\n{url}" for label, url in actions), "-- \n" + footer]) + "\n"
     direction = "rtl" if language in RTL else "ltr"
@@ -246,8 +251,12 @@ def render(template: str, channel: Channel, params: Mapping[str, Any], language:
         answer_links = tuple(
             links.answer_url(public, links.make_token(secret, links.AnswerLink(match_id, user_id, accept), now=now))
             for accept in (True, False))
+    confirm_link = None
+    if template == "confirm_email":  # signed at send time, like the answer links: never in the outbox
+        confirm_link = (config["PUBLIC_URL"].rstrip("/") + links.CONFIRM_PATH
+                        + links.make_confirm_token(config["SECRET_KEY"], user_id, now=now))
     return render_email(template, params, language, answer_links=answer_links,
-                        home_url=config["PUBLIC_URL"].rstrip("/") + "/")
+                        home_url=config["PUBLIC_URL"].rstrip("/") + "/", confirm_link=confirm_link)
 
 
 def answer_link_max_age(config: Mapping[str, Any]) -> timedelta:

@@ -18,7 +18,8 @@ from solidarity.extensions import db, limiter
 from solidarity.geo import country_name, region_name
 from solidarity.members import access, phones, service
 from solidarity.members import auth as auth_service
-from solidarity.members.models import Organisation, Vetting
+from solidarity.members.models import Organisation, User, Vetting
+from solidarity.notify import links
 from solidarity.offers import service as offers
 from solidarity.web.forms import (
     AccountForm,
@@ -64,10 +65,25 @@ def apply():
     name = form.submit(lambda: service.apply(db.session, form.org_data(), form.admin_data(), actor=actor,
                                              now=utcnow()))
     if name is not None:
-        flash(f"Thank you: {name} has applied to join. A coordinator, or two member organisations "
-              "vouching for you, will vet the application. You can sign in already and add your offers.")
+        flash(f"Thank you: {name} has applied to join. We sent you an email: follow its link to confirm your "
+              "address, then sign in and add your offers. A coordinator, or two member organisations vouching "
+              "for you, will vet the application.")
         return redirect(url_for("coordinator.organisations") if actor else url_for("auth.login"))
     return render_template("members/apply.html", form=form), form.status
+
+
+@bp.route(links.CONFIRM_PATH + "<token>", methods=["GET", "POST"])
+def confirm_email(token):
+    """The link emailed to an applicant. A GET only shows a button (mail scanners follow links)."""
+    user = db.session.get(User, links.read_confirm_token(current_app.config["SECRET_KEY"], token, now=utcnow()))
+    if user is None:
+        raise links.BadLink("this link is not valid")
+    form = ActionForm()
+    if form.validate_on_submit():
+        service.confirm_email(db.session, user, now=utcnow())
+        flash("Your email address is confirmed. Sign in with the password you chose.")
+        return redirect(url_for("auth.login"))
+    return render_template("members/confirm_email.html", form=form, token=token), 200 if not form.errors else 400
 
 
 def organisation_url(org: Organisation) -> str:

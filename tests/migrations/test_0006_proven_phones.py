@@ -59,6 +59,7 @@ def test_0006_keeps_the_first_holder_of_a_number_and_reindexes_emails(empty_data
         db.session.remove()
         assert db.session.get(User, first).phone == "+254712345690"
         assert db.session.get(User, later).phone is None
+        assert db.session.get(User, first).email_confirmed_at == T0  # everyone already here signs in as before
         assert service.find_user_by_email(db.session, "finn@ngo.example").id == ligature
         assert service.find_user_by_email(db.session, "ﬁnn@ngo.example").id == ligature
         assert service.find_user_by_email(db.session, "owner@ngo.example").id == first

@@ -59,7 +59,7 @@ def test_every_marked_string_is_in_the_template_catalogue():
               *messages.SMS.values(), *messages.EMAIL_ONLY.values(), *messages.REPLIES.values(),
               *messages.SUBJECTS.values(),
               *messages.REQUEST_PARAGRAPHS, messages.REASON_OTHER, messages.STATUS_OTHER, messages.ACCEPT_LABEL,
-              messages.DECLINE_LABEL, messages.SIGN_IN_LABEL, messages.FOOTER}
+              messages.DECLINE_LABEL, messages.SIGN_IN_LABEL, messages.FOOTER, messages.CONFIRM_LABEL}
     assert marked == in_pot
 
 

@@ -9,6 +9,7 @@ from solidarity.clock import utcnow
 from solidarity.extensions import limiter
 from solidarity.members import phones
 from solidarity.members.models import Organisation, Role, SignInSession, User, Vetting
+from solidarity.notify import links
 from tests.factories import PASSWORD
 from tests.web.pages import BUDGET, errors_by_field, post, sign_in, weight
 
@@ -44,6 +45,12 @@ def test_an_organisation_applies_and_its_admin_can_sign_in(client, session):
     # The number is not the admin's until the code texted to it comes back (tests/members/test_phones.py).
     assert admin.phone is None
     assert phones.open_claim(session, admin, now=utcnow()).phone == "+254712345678"
+    # The password works once the emailed link proved the mailbox (tests/web/test_no_enumeration.py).
+    refused = post(client, "/login", {"email": admin.email, "password": PASSWORD})
+    assert refused.status_code == 400 and "Email or password is wrong." in refused.get_data(as_text=True)
+    confirm = links.CONFIRM_PATH + links.make_confirm_token(client.application.config["SECRET_KEY"], admin.id,
+                                                            now=utcnow())
+    assert post(client, confirm, {}).status_code == 302
     sign_in(client, admin)
     page = client.get("/organisation").get_data(as_text=True)
     assert "Tamarind Street Legal Clinic" in page and "Waiting to be vetted" in page
