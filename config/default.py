@@ -75,6 +75,12 @@ SMS_UNREAD_RATE_LIMIT_PHONE = "60 per hour"
 # Twilio webhooks without a valid signature are refused without any write (no audit row, no limit
 # spent); they are logged at most once per this many seconds per source address, with a count.
 WEBHOOK_REFUSAL_LOG_SECONDS = 300
+# Proving a phone number (members/phones.py): a number is trusted only once the code sent to it by
+# SMS comes back. Codes are valid this long, for this many wrong tries, and at most this many are
+# sent per person and per number within an hour (counted in the database, so every process agrees).
+PHONE_CODE_MINUTES = 15
+PHONE_CODE_ATTEMPTS = 5
+PHONE_CODES_PER_HOUR = 3
 # Fan-out: requests for help (match_request SMS and emails) sent for one reporting organisation's
 # incidents within the window. Past it a new report is refused (429; by SMS: "not filed") and
 # escalation waves wait until the window has room, so a coordinator can look first.

@@ -68,7 +68,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from solidarity import api, cli, health, http, models, web  # noqa: F401 - models registers every table
+    from solidarity.notify import outbox
 
+    # members sits below notify; the messages it must queue (a phone's code, a registration notice) go
+    # through this, in the caller's transaction (members/phones.py).
+    app.extensions["solidarity.outbox"] = outbox.send_one
     http.init_app(app)
     health.init_app(app)
     web.init_app(app)

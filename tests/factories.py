@@ -1,4 +1,5 @@
-"""Build members, offers and tokens through the real services, so fixtures obey the same rules."""
+"""Build members, offers and tokens through the real services, so fixtures obey the same rules.
+Phone numbers given here count as proven (as demo data's do); tests of the proof use the services."""
 from __future__ import annotations
 
 import itertools
@@ -55,7 +56,7 @@ class Factory:
             admin["phone"] = phone
         org = service.register_organisation(
             self.session, {"name": name or f"Organisation {n}", "country": country, "languages": list(languages)},
-            admin, actor=None, now=utcnow())
+            admin, actor=None, now=utcnow(), proven_phone=True)
         if vetted:
             service.set_vetting(self.session, self.coordinator(), org, Vetting.vetted.value, now=utcnow())
         return org
@@ -68,7 +69,7 @@ class Factory:
         data = {"name": f"Person {n}", "email": f"person{n}@org.example", "role": role, "password": PASSWORD}
         if phone:
             data["phone"] = phone
-        return service.add_user(self.session, self.admin_of(org), org, data, now=utcnow())
+        return service.add_user(self.session, self.admin_of(org), org, data, now=utcnow(), proven_phone=True)
 
     def token(self, user: User) -> str:
         return auth.create_token(self.session, user, name="test", now=utcnow())

@@ -58,6 +58,7 @@ BODIES: dict[str, dict] = {
     "security.set_active": {"active": "1"}, "incidents_api.Incident": {"note": "A note from the matrix"},
     "incident_work_api.Needs": {"help_type": "relocation"}, "incident_work_api.ChecklistStep": {"done": True},
     "organisations.Offers": {"help_type": "relocation", "countries": ["KE"], "languages": ["en"]},
+    "organisations.SmsPin": {"pin": "4821"}, "members.sms_pin": {"pin": "4821"},
 }
 
 # Outcome per caller, in ROLES order: anonymous member_a member_b asked not_asked admin_a coordinator
@@ -120,6 +121,13 @@ EXPECTED: dict[str, str] = {
     "members.applicants GET":                       "login 403 403 403 in in 403 login",
     "members.apply GET":                            "in in in in in in in in",
     "members.apply POST":                           "bad bad bad bad bad bad bad bad",
+    # The world's <token> is an answer link, which is no confirmation link: refused for everyone
+    # (the link itself: tests/web/test_no_enumeration.py).
+    "members.confirm_email GET":                    "bad bad bad bad bad bad bad bad",
+    "members.confirm_email POST":                   "bad bad bad bad bad bad bad bad",
+    "members.confirm_phone POST":                   "login bad bad bad bad bad bad login",
+    "members.sms_pin GET":                          "login 403 403 403 403 in in login",
+    "members.sms_pin POST":                         "login 403 403 403 403 in in login",
     "members.edit_organisation GET":                "login 403 403 403 403 in in login",
     "members.edit_organisation POST":               "login 403 403 403 403 bad bad login",
     "members.my_organisation GET":                  "login in in in in in in login",
@@ -140,6 +148,8 @@ EXPECTED: dict[str, str] = {
     "offers.withdraw POST":                         "login 403 403 403 403 in 404 login",
     "offers_api.Offer DELETE":                      "401 403 404 404 404 in 404 401",
     "offers_api.Offer PATCH":                       "401 403 404 404 404 in in 401",
+    "organisations.SmsPin DELETE":                  "401 403 403 403 403 in in 401",
+    "organisations.SmsPin PUT":                     "401 403 403 403 403 in in 401",
     "organisations.Lockdown DELETE":                "401 403 403 403 403 403 bad 401",
     "organisations.Lockdown POST":                  "401 403 403 403 403 403 in 401",
     "organisations.Offers GET":                     "401 in 403 403 403 in in 401",

@@ -13,6 +13,8 @@ from solidarity.api.schemas import (
     OrganisationOut,
     OrganisationPatch,
     OrganisationQuery,
+    SmsPinIn,
+    SmsPinOut,
     UserIn,
     UserOut,
 )
@@ -113,6 +115,27 @@ class Offers(MethodView):
     def post(self, data, org_id):
         user, org = _visible_org(org_id)
         return offers.create_offer(db.session, user, org, data, now=utcnow())
+
+
+@blp.route("/<uuid:org_id>/sms-pin")
+class SmsPin(MethodView):
+    @staticmethod
+    def _set(org_id, pin):
+        user, org = _visible_org(org_id)
+        service.set_sms_pin(db.session, user, org, pin, now=utcnow())
+        return {"organisation_id": org.id, "sms_pin_required": org.sms_pin_hash is not None}
+
+    @blp.arguments(SmsPinIn)
+    @blp.response(200, SmsPinOut)
+    def put(self, data, org_id):
+        """Require this PIN in every SMS report and YES/NO answer from the organisation's people
+        (its admins, coordinators; audited). The PIN is stored hashed and never shown again."""
+        return self._set(org_id, data["pin"])
+
+    @blp.response(200, SmsPinOut)
+    def delete(self, org_id):
+        """Stop asking for a PIN (its admins, coordinators; audited)."""
+        return self._set(org_id, None)
 
 
 @blp.route("/<uuid:org_id>/lockdown")

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import object_session
 
+from solidarity.clock import utcnow
 from solidarity.geo import region_name
+from solidarity.members import phones
 from solidarity.offers.service import MAX_CAPACITY
 
 
@@ -38,6 +41,9 @@ class UserOut(Schema):
     notify_email = fields.Boolean(required=True)
     role = fields.Function(lambda u: u.role.value, required=True)
     active = fields.Boolean(required=True)
+    # `phone` is the proven number only; a number given since waits for its SMS code to come back.
+    phone_pending = fields.Function(lambda u: phones.open_claim(object_session(u), u, now=utcnow()) is not None,
+                                    required=True)
 
 
 class OrganisationIn(Schema):
@@ -109,6 +115,18 @@ class OfferOut(Schema):
     confirmed_at = fields.DateTime(required=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
+
+
+class SmsPinIn(Schema):
+    pin = fields.String(required=True, validate=validate.Length(max=40),
+                        metadata={"description": "4 to 8 digits; an empty string removes the PIN"})
+
+
+class SmsPinOut(Schema):
+    """Whether SMS reports and answers from the organisation's people must carry its PIN."""
+
+    organisation_id = fields.UUID(required=True)
+    sms_pin_required = fields.Boolean(required=True)
 
 
 class LockdownOut(Schema):

@@ -3,8 +3,8 @@
 No Flask here: `handle` takes the sender's number and the text and returns the reply text (or None
 for no reply), so the rules are tested without HTTP. Each branch is one service call (and so one
 transaction). Whoever the sender is, the reply never says more than the sender already knows: an
-unknown number, a disabled account and a wrong PIN all get the same neutral answer, and nothing is
-written for them.
+unknown number, a number not proven yet (members/phones.py), a disabled account and a wrong or
+missing PIN (on reports and answers) all get the same neutral answer, and nothing is written for them.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from solidarity.extensions import settings
 from solidarity.incidents import service as incidents
 from solidarity.incidents.models import Incident
 from solidarity.matching.models import PENDING, Match
+from solidarity.members import phones
 from solidarity.members import service as members
 from solidarity.members.access import access_state, may_act
 from solidarity.members.models import Organisation, Role, User, Vetting
@@ -49,8 +50,14 @@ def handle(session: Session, phone: str, body: str, *, now: datetime) -> str | N
     # is in use. A STOP is still honoured: it only withholds.
     users = [u for u in found if may_act(u)]
     if command.kind == "stop":
+        # A number still being proven gets no more codes either: opt-out law binds us before proof.
+        phones.end_claims_for_number(session, phone, now=now)
         notify.set_sms_opt_out(session, found, True, now=now)
         return messages.reply("stop", _language(users)) if users else None
+    if command.kind == "code" and not found:
+        # Only a number nobody holds yet can be proven; for anyone else a bare code means nothing.
+        confirmed = phones.confirm_by_sms(session, phone, command.pin, now=now)
+        return messages.reply("phone_confirmed" if confirmed else "received")
     if len(users) < len(found):
         _record_untrusted(session, found, command, now=now)
     if command.kind == "intake":
@@ -99,7 +106,10 @@ def pending_matches(session: Session, org_ids: set) -> list[tuple[Match, str]]:
 
 
 def _answer(session: Session, users: list[User], command: Command, language: str, *, now: datetime) -> str:
-    answering = [u for u in users if u.organisation_id is not None]
+    members_of = [u for u in users if u.organisation_id is not None]
+    answering = _pin_holders(members_of, command.pin)
+    if members_of and not answering:
+        return messages.reply("received")  # PIN missing or wrong: what an unknown number is told
     waiting = pending_matches(session, {u.organisation_id for u in answering})
     if command.ref is not None:
         incident = incidents.find_by_ref(session, command.ref)
@@ -143,17 +153,22 @@ def _checkin(session: Session, users: list[User], command: Command, language: st
     return messages.reply("checkin_ok", language, ref=checkin.ref)
 
 
-def _reporter(users: list[User], pin: str | None) -> User | None:
-    """The sender's account that may report, if the PIN rule of its organisation allows it."""
-    candidates = [u for u in users if u.organisation is not None
-                  and u.organisation.vetting_status is Vetting.vetted]
+def _pin_holders(users: list[User], pin: str | None) -> list[User]:
+    """The sender's accounts whose organisation asks no SMS PIN, or got the right one."""
     allowed = []
-    for user in candidates:
+    for user in users:
         org: Organisation = user.organisation
         # Always verify, even for an organisation without a PIN, so the reply takes as long either way.
         pin_ok = members.verify_sms_pin(org, pin)
         if org.sms_pin_hash is None or pin_ok:
             allowed.append(user)
+    return allowed
+
+
+def _reporter(users: list[User], pin: str | None) -> User | None:
+    """The sender's account that may report, if the PIN rule of its organisation allows it."""
+    allowed = _pin_holders([u for u in users if u.organisation is not None
+                            and u.organisation.vetting_status is Vetting.vetted], pin)
     orgs = {u.organisation_id for u in allowed}
     if len(orgs) != 1:
         return None  # unknown, wrong PIN, or one phone in two organisations and nothing to tell them apart

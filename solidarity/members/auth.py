@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from solidarity import audit, metrics
 from solidarity.errors import Checks, Forbidden, NotFound
+from solidarity.members import phones
 from solidarity.members.access import access_state, may_act
 from solidarity.members.models import ApiToken, SignInSession, User
 from solidarity.members.passwords import check_strength, hash_password, needs_rehash, verify_password
@@ -34,8 +35,11 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime) 
     the audit trail tells the coordinators that the right password was used."""
     user = find_user_by_email(session, email)
     ok = verify_password(user.password_hash if user else None, password)
-    if not ok or not may_act(user):
-        details = {"refused": access_state(user).value} if ok and user is not None else {}
+    # An applicant who has not confirmed the address yet fails like a wrong password (see User).
+    if not ok or not may_act(user) or user.email_confirmed_at is None:
+        details = {}
+        if ok and user is not None:
+            details["refused"] = access_state(user).value if not may_act(user) else "email_unconfirmed"
         audit.record(session, user, "auth.login_failed", user, at=now, **details)
         session.commit()
         metrics.LOGIN_FAILURES.labels("password").inc()
@@ -137,9 +141,16 @@ def set_active(session: Session, actor: User, user: User, active: bool, *, now: 
         raise Forbidden("only the organisation's admins and the coordinators disable accounts")
     if actor.id == user.id:
         raise Forbidden("you cannot disable your own account")
+    details = {}
+    if active and not user.active and user.phone and phones.holder_of(session, user.phone, besides=user.id):
+        # Someone proved the number while this account was disabled: it is theirs now (one number,
+        # one active person); this person can claim a number again.
+        user.phone = None
+        details["phone_removed"] = True
     user.active = active
     user.updated_at = now
-    details = sign_out_everywhere(session, user, now=now) if not active else {}
+    if not active:
+        details.update(sign_out_everywhere(session, user, now=now))
     audit.record(session, actor, "user.disabled" if not active else "user.enabled", user, at=now, **details)
     session.commit()
     return user

@@ -5,7 +5,19 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from solidarity.clock import utcnow
@@ -83,6 +95,10 @@ class Vouch(db.Model):
 
 class User(KeyHolder, db.Model):
     __tablename__ = "users"
+    # `phone` holds only a proven number (members/phones.py), and one number belongs to at most one
+    # active person: otherwise an SMS from it (OK, YES, a report) could act for the wrong one.
+    __table_args__ = (Index("uq_users_phone_active", "phone_index", unique=True,
+                            sqlite_where=text("active"), postgresql_where=text("active")),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -91,6 +107,7 @@ class User(KeyHolder, db.Model):
     name_ct: Mapped[bytes] = mapped_column(LargeBinary)  # a person's name is as telling as their email
     email_ct: Mapped[bytes] = mapped_column(LargeBinary)
     email_index: Mapped[str] = mapped_column(String(64), unique=True)
+    # The proven number only: a number typed in waits in a PhoneClaim until its code comes back.
     phone_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
     preferred_language: Mapped[str] = mapped_column(String(2), default="en")
@@ -99,6 +116,10 @@ class User(KeyHolder, db.Model):
     # Set when the person texts STOP to our number, cleared by START: no SMS while set (email instead).
     sms_opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # None only for the admin of a public application until they follow the emailed link: until then
+    # the password signs no one in, so applying and then signing in cannot tell a registered
+    # address from a new one (members.service.apply).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # TOTP two-factor (members/twofactor.py): the secret exists from the start of enrolment, counts
     # only once confirmed with a code (totp_enabled_at). totp_last_step is the last time step
@@ -194,3 +215,37 @@ class RecoveryCode(db.Model):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PhoneClaim(db.Model):
+    """A number someone gave for `user`, waiting to be proven with the code sent to it by SMS.
+
+    Until confirmed the number is not the user's: it receives only its code, and SMS from it reads
+    as from a stranger. The code is never stored: it is a keyed MAC of `salt` (members/phones.py),
+    so a copy of the database alone gives no code. `phone` is None when the number already belongs
+    to someone else: the claim then looks the same to its maker but can never be confirmed, and no
+    SMS goes to the owner.
+    """
+
+    __tablename__ = "phone_claims"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    phone_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set once: confirmed (the number moved to the user) or ended (replaced, removed, STOP, used up).
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    # phone_index is the users' own blind index of the number (set by members/phones.py), so a claim
+    # is found by the same value as a proven number, and kept after the number is wiped for counting.
+    phone = Encrypted()
+
+    def key_holder(self) -> KeyHolder:
+        return self.user.key_holder()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -18,8 +18,8 @@ from solidarity.errors import Checks, Conflict, Forbidden, ValidationError
 from solidarity.fields import blind_index
 from solidarity.geo import REGION_OF, clean_country, clean_language, clean_languages
 from solidarity.locks import lock_row
-from solidarity.members import access
-from solidarity.members.contact import clean_email, clean_phone
+from solidarity.members import access, phones
+from solidarity.members.contact import clean_email, clean_phone, email_key, phone_key
 from solidarity.members.models import Organisation, Role, User, Vetting, Vouch
 from solidarity.members.passwords import check_strength, hash_password, hash_pin, verify_password
 from solidarity.records import get_or_404
@@ -48,18 +48,22 @@ def get_user(session: Session, user_id: uuid.UUID | str) -> User:
     return get_or_404(session, User, user_id, "user")
 
 
+def email_lookup_key(email: object) -> str | None:
+    """The blind index an address is stored under (None: not an address). Lookups, the sign-in
+    throttle's account key and uniqueness all use it, so every spelling of one address is one key."""
+    normalised = email_key(email)
+    return None if normalised is None else blind_index(User, "email", normalised)
+
+
 def find_user_by_email(session: Session, email: str) -> User | None:
-    try:
-        normalised = clean_email(email)
-    except ValidationError:
-        return None
-    return session.scalar(select(User).where(User.email_index == blind_index(User, "email", normalised)))
+    key = email_lookup_key(email)
+    return None if key is None else session.scalar(select(User).where(User.email_index == key))
 
 
 def find_users_by_phone(session: Session, phone: str) -> list[User]:
-    try:
-        e164 = clean_phone(phone)
-    except ValidationError:
+    """The people whose proven number this is (a number still being proven finds no one)."""
+    e164 = phone_key(phone)
+    if e164 is None:
         return []
     return list(session.scalars(select(User).where(User.phone_index == blind_index(User, "phone", e164))))
 
@@ -82,7 +86,10 @@ def _org_values(data: Mapping[str, Any], checks: Checks, *, partial: bool) -> di
 
 
 def _user_values(session: Session, data: Mapping[str, Any], checks: Checks, *, partial: bool,
-                 prefix: str = "", current: User | None = None) -> dict[str, Any]:
+                 prefix: str = "", current: User | None = None, region: str | None = None,
+                 taken_email_ok: bool = False) -> dict[str, Any]:
+    """Clean a user's fields. `region` reads national phone forms; `taken_email_ok` (the public
+    application) leaves a registered address to the caller instead of saying so."""
     values: dict[str, Any] = {}
     for field in sorted(set(data) - set(USER_FIELDS)):
         checks.fail(prefix + field, "is not a field of a user")
@@ -93,11 +100,11 @@ def _user_values(session: Session, data: Mapping[str, Any], checks: Checks, *, p
         if email is not None:
             other = session.scalar(select(User).where(User.email_index == blind_index(User, "email", email)))
             # By id: `current` may be a proxy (flask-login's current_user), never the same object.
-            if other is not None and (current is None or other.id != current.id):
+            if other is not None and (current is None or other.id != current.id) and not taken_email_ok:
                 checks.fail(prefix + "email", "is already registered")
             values["email"] = email
     if data.get("phone") not in (None, ""):
-        values["phone"] = checks(clean_phone, data["phone"], prefix + "phone")
+        values["phone"] = checks(clean_phone, data["phone"], prefix + "phone", region=region)
     elif "phone" in data:
         values["phone"] = None
     if "preferred_language" in data:
@@ -121,36 +128,110 @@ def _user_values(session: Session, data: Mapping[str, Any], checks: Checks, *, p
     return values
 
 
-def _apply_user(user: User, values: dict[str, Any]) -> None:
+def _check_phone(session: Session, actor: User | None, user_id: uuid.UUID | None, values: dict[str, Any],
+                 prefix: str = "") -> None:
+    """Refuse a number that is already a colleague's: the actor can see that colleague's number
+    anyway. A number of someone the actor cannot see is not refused (members/phones.py): the
+    answer would tell whose it is. Raised after every other check passed."""
+    e164 = values.get("phone")
+    holder = phones.holder_of(session, e164, besides=user_id) if e164 else None
+    if holder is not None and actor is not None and access.can_read_contacts(actor, holder.organisation_id):
+        raise Conflict(f"is already the number of {holder.name}", field=prefix + "phone")
+
+
+def _apply_user(user: User, values: dict[str, Any]) -> object:
+    """Write cleaned values but the phone number, which is returned for _set_phone (or user.phone
+    when unchanged): the user must be in the session before a number is claimed for it."""
     password = values.pop("password", None)
+    phone = values.pop("phone", user.phone)
     for key, value in values.items():
         setattr(user, key, value)
     if password is not None:
         user.password_hash = hash_password(password)
+    return phone
+
+
+def _set_phone(session: Session, actor: User | str, user: User, phone: str | None, *, now: datetime,
+               proven: bool = False) -> None:
+    """A new number is only claimed (a code goes to it, members/phones.py) unless `proven`: the CLI,
+    demo data and test fixtures, which vouch for the number themselves. Removing one needs no proof."""
+    if phone == user.phone:
+        return
+    phones.end_claims(session, user, now=now)
+    if phone is None or proven:
+        user.phone = phone
+    else:
+        phones.start(session, actor, user, phone, now=now)
 
 
 def register_organisation(session: Session, data: Mapping[str, Any], admin: Mapping[str, Any], *,
-                          actor: User | None, now: datetime, require_password: bool = False) -> Organisation:
+                          actor: User | None, now: datetime, require_password: bool = False,
+                          proven_phone: bool = False) -> Organisation:
     """Create an applicant organisation with its first admin. Coordinators may register on behalf.
 
-    `require_password`: the public web form, where the admin has no other way to sign in later."""
+    `require_password`: the public web form, where the admin has no other way to sign in later.
+    `proven_phone`: the caller vouches for the admin's number (demo data, fixtures)."""
+    org = _register(session, data, admin, actor=actor, now=now, require_password=require_password,
+                    proven_phone=proven_phone, public=False)
+    assert org is not None
+    return org
+
+
+def apply(session: Session, data: Mapping[str, Any], admin: Mapping[str, Any], *, actor: User | None,
+          now: datetime) -> str:
+    """The public application form. Returns the organisation's name for the thank-you message.
+
+    It answers the same whether the admin's address is registered or not, so it cannot be used to
+    learn who is a member: for a registered address nothing is written and the address's owner is
+    told by email that someone tried to register with it. (Input errors are still shown.)"""
+    _register(session, data, admin, actor=actor, now=now, require_password=True, proven_phone=False, public=True)
+    return _clean_name(data.get("name"))
+
+
+def _register(session: Session, data: Mapping[str, Any], admin: Mapping[str, Any], *, actor: User | None,
+              now: datetime, require_password: bool, proven_phone: bool, public: bool) -> Organisation | None:
     checks = Checks()
     values = _org_values(data, checks, partial=False)
-    admin_values = _user_values(session, admin, checks, partial=False, prefix="admin.")
+    admin_values = _user_values(session, admin, checks, partial=False, prefix="admin.",
+                                region=values.get("country"), taken_email_ok=public)
     admin_values.pop("role", None)
     if require_password and not admin_values.get("password") and not admin.get("password"):
         checks.fail("admin.password", "is required")
     checks.done()
+    owner = find_user_by_email(session, admin_values["email"]) if public else None
+    if owner is not None:
+        hash_password(admin_values["password"])  # the same work as a new account: timing tells nothing
+        phones.outbox()(session, owner, "registration_attempt", channel="email", now=now,
+                        once_per=timedelta(hours=1))
+        session.commit()
+        return None
+    _check_phone(session, actor, None, admin_values, prefix="admin.")
     org = Organisation(id=uuid.uuid4(), region=REGION_OF[values["country"]], vetting_status=Vetting.applied,
                        created_at=now, updated_at=now, consent_share_contacts=False)
     for key, value in values.items():
         setattr(org, key, value)
-    user = User(id=uuid.uuid4(), organisation=org, role=Role.org_admin, created_at=now, updated_at=now)
-    _apply_user(user, admin_values)
+    # Anyone may apply with any address: the admin signs in once the emailed link proves the mailbox.
+    confirmed = None if public and actor is None else now
+    user = User(id=uuid.uuid4(), organisation=org, role=Role.org_admin, created_at=now, updated_at=now,
+                email_confirmed_at=confirmed)
+    phone = _apply_user(user, admin_values)
     session.add_all([org, user])
     audit.record(session, actor or user, "organisation.applied", org, at=now)
+    _set_phone(session, actor or user, user, phone, now=now, proven=proven_phone)
+    if confirmed is None:
+        phones.outbox()(session, user, "confirm_email", channel="email", now=now)
     session.commit()
     return org
+
+
+def confirm_email(session: Session, user: User, *, now: datetime) -> bool:
+    """The applicant followed the emailed link: the address is theirs. False if it already was."""
+    if user.email_confirmed_at is not None:
+        return False
+    user.email_confirmed_at = now
+    audit.record(session, user, "user.email_confirmed", user, at=now)
+    session.commit()
+    return True
 
 
 def update_organisation(session: Session, actor: User, org: Organisation, data: Mapping[str, Any], *,
@@ -244,20 +325,26 @@ def vouch(session: Session, actor: User, applicant: Organisation, *, now: dateti
     return applicant
 
 
-def add_user(session: Session, actor: User, org: Organisation, data: Mapping[str, Any], *, now: datetime) -> User:
+def add_user(session: Session, actor: User, org: Organisation, data: Mapping[str, Any], *, now: datetime,
+             proven_phone: bool = False) -> User:
+    """Add a person. Their number gets a code to prove it, unless the caller vouches for it
+    (`proven_phone`: the CLI, demo data, fixtures)."""
     if not access.can_manage_org(actor, org.id):
         raise Forbidden("you cannot add people to this organisation")
     checks = Checks()
-    values = _user_values(session, data, checks, partial=False)
+    values = _user_values(session, data, checks, partial=False, region=org.country)
     checks.done()
+    _check_phone(session, actor, None, values)
     # Encrypting the contacts may lazy-load the organisation's data key; flushing then would try
     # to write the half-built user (SAWarning, or a NOT NULL error).
     with session.no_autoflush:
+        # The admin who adds a person vouches for the address (and hands over the first password).
         user = User(id=uuid.uuid4(), organisation=org, role=values.pop("role", Role.member), created_at=now,
-                    updated_at=now)
-        _apply_user(user, values)
+                    updated_at=now, email_confirmed_at=now)
+        phone = _apply_user(user, values)
     session.add(user)
     audit.record(session, actor, "user.added", user, at=now, role=user.role.value)
+    _set_phone(session, actor, user, phone, now=now, proven=proven_phone)
     session.commit()
     return user
 
@@ -274,7 +361,8 @@ def update_user(session: Session, actor: User, user: User, data: Mapping[str, An
     data = dict(data)
     current_password = data.pop("current_password", None)
     checks = Checks()
-    values = _user_values(session, data, checks, partial=True, current=user)
+    values = _user_values(session, data, checks, partial=True, current=user,
+                          region=user.organisation.country if user.organisation else None)
     moves_alerts = any(field in values and values[field] != getattr(user, field) for field in ("email", "phone"))
     if own and moves_alerts and not verify_password(user.password_hash, current_password or ""):
         checks.fail("current_password", "enter your password to change your email or phone")
@@ -283,10 +371,13 @@ def update_user(session: Session, actor: User, user: User, data: Mapping[str, An
     if "password" in values and not own:
         checks.fail("password", "people set their own passwords")
     checks.done()
+    _check_phone(session, actor, user.id, values)
     old_role = user.role
-    _apply_user(user, values)
+    fields = sorted(values)
+    phone = _apply_user(user, values)
     user.updated_at = now
-    audit.record(session, actor, "user.updated", user, at=now, fields=sorted(values))
+    audit.record(session, actor, "user.updated", user, at=now, fields=fields)
+    _set_phone(session, actor, user, phone, now=now)
     if user.role is not old_role:
         audit.record(session, actor, "user.role", user, at=now, old=old_role.value, new=user.role.value)
     session.commit()
@@ -299,8 +390,9 @@ def create_coordinator(session: Session, *, email: str, name: str, password: str
     if not values.get("password"):
         checks.fail("password", "is required")
     checks.done()
-    user = User(id=uuid.uuid4(), organisation=None, role=Role.coordinator, created_at=now, updated_at=now)
-    _apply_user(user, values)
+    user = User(id=uuid.uuid4(), organisation=None, role=Role.coordinator, created_at=now, updated_at=now,
+                email_confirmed_at=now)
+    _apply_user(user, values)  # no phone: coordinators are reached by email
     session.add(user)
     audit.record(session, "cli", "user.coordinator_created", user, at=now)
     session.commit()

@@ -36,14 +36,15 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from solidarity import liveness, metrics
 from solidarity.clock import utcnow
 from solidarity.errors import DecryptionError
 from solidarity.extensions import db, settings
+from solidarity.members import phones
 from solidarity.members.access import access_state, may_act
-from solidarity.members.models import User
+from solidarity.members.models import PhoneClaim, User
 from solidarity.notify import messages
 from solidarity.notify.channels import (
     AmbiguousError,
@@ -131,12 +132,18 @@ def release(session: Session, token: str, ids: list[uuid.UUID]) -> None:
 
 # -- Failing and falling back -----------------------------------------------------------------------
 
+# Messages about the person's identity belong to one channel: a phone's code proves that phone only
+# if it goes there (emailed, it would prove nothing); a registration notice, an address to confirm
+# and a password link are about the email address (and a password link must never reach a phone).
+OWN_CHANNEL = {"phone_code", *messages.EMAIL_ONLY}
+
+
 def fallback_for(session: Session, row: Notification, *, now: datetime) -> Notification | None:
     """Queue the same message on the other channel, unless it has no point; the caller commits."""
-    if row.template in messages.EMAIL_ONLY:
-        return None  # a password link goes to the account's email or nowhere
     if row.fallback_of_id is not None:
         return None  # one fallback per message: no ping-pong between two broken channels
+    if row.template in OWN_CHANNEL:
+        return None
     user = row.user
     other = OTHER[row.channel]
     if not user.active or not reachable(user, other):
@@ -198,12 +205,26 @@ def _address(user: User, channel: Channel) -> str | None:
     return user.phone if channel is Channel.sms else user.email
 
 
+def _phone_code(row: Notification, *, now: datetime) -> tuple[str, dict] | tuple[Failure, str]:
+    """The number being proven and its code, computed now: neither is kept in the outbox."""
+    try:
+        claim = object_session(row).get(PhoneClaim, uuid.UUID(str((row.params or {}).get("claim"))))
+    except ValueError:
+        claim = None
+    current = phones.open_claim(object_session(row), row.user, now=now)
+    if claim is None or claim.phone_ct is None or current is not claim:
+        return Failure.permanent, "the number was confirmed or replaced, or its code expired"
+    return claim.phone, {"code": phones.code_for(claim)}
+
+
 def _precheck(row: Notification) -> tuple[Failure, str] | None:
     user = row.user
     if not user.active:
         return Failure.inactive, "the account was disabled"
     if not may_act(user):  # locked down or suspended after the row was queued
         return Failure.inactive, f"the organisation is {access_state(user).value.replace('_', ' ')}"
+    if row.template == "phone_code":
+        return None  # to the number being proven, not the account's (see _phone_code)
     if row.channel is Channel.sms and user.sms_opted_out_at is not None:
         return Failure.opted_out, "the person texted STOP"
     if row.channel is Channel.sms and user.phone_index is None:
@@ -216,9 +237,16 @@ def _job(row: Notification, *, now: datetime, config: Mapping[str, Any]) -> Job 
     if problem is not None:
         return problem
     language = messages.language_of(row.user.preferred_language)
+    params = row.params or {}
     try:
-        address = _address(row.user, row.channel)
-        rendered = messages.render(row.template, row.channel, row.params or {}, language, user_id=row.user_id,
+        if row.template == "phone_code":
+            found = _phone_code(row, now=now)
+            if isinstance(found[0], Failure):
+                return found
+            address, params = found
+        else:
+            address = _address(row.user, row.channel)
+        rendered = messages.render(row.template, row.channel, params, language, user_id=row.user_id,
                                    match_id=row.match_id, config=config, now=now, incident_id=row.incident_id)
     except DecryptionError:
         return Failure.no_address, "the address cannot be decrypted (its key was destroyed)"

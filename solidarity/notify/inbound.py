@@ -3,7 +3,8 @@
 People type on cheap phones under stress, so parsing forgives case, spacing, punctuation, extra
 words and a few languages' yes/no. The first word decides for answers and keywords; otherwise any
 threat word anywhere makes it a report (`we are being RAIDED`), `HELP <kind>` too (`HELP LEGAL`).
-A word of 4 to 8 digits is the organisation's intake PIN.
+A word of 4 to 8 digits is the organisation's PIN (reports and answers); a message of only a
+6-digit code confirms the number it comes from (members/phones.py).
 """
 from __future__ import annotations
 
@@ -42,11 +43,12 @@ HELP_WORDS = {
 _WORD = re.compile(r"[^\W_]+")
 _PIN = re.compile(r"\d{4,8}")
 _REF = re.compile(r"[A-Z0-9]{4,8}")
+_CODE = re.compile(r"[0-9]{6}")
 
 
 @dataclass(frozen=True)
 class Command:
-    kind: str  # answer | stop | start | help | checkin | intake | unknown
+    kind: str  # answer | stop | start | help | checkin | intake | code | unknown
     accept: bool | None = None
     ref: str | None = None
     threat_type: str | None = None
@@ -89,7 +91,9 @@ def parse(body: str, help_types: Iterable[str]) -> Command:
     if first in START and len(words) <= 2:
         return Command("start")
     if first in YES or first in NO:
-        return Command("answer", accept=first in YES, ref=_ref_after(rest))
+        return Command("answer", accept=first in YES, ref=_ref_after(rest), pin=pin)
+    if _CODE.fullmatch("".join(words)) and all(w.isdigit() for w in words):
+        return Command("code", pin="".join(words))  # "123456" or "123 456"
     if first in CHECKIN:
         return Command("checkin", ref=_ref_after(rest))
     threats = [THREAT_WORDS[w] for w in words if w in THREAT_WORDS]

@@ -73,3 +73,30 @@ def read_token(secret: str, token: str, *, now: datetime, max_age: timedelta) ->
 
 def answer_url(public_url: str, token: str) -> str:
     return public_url.rstrip("/") + PATH + token
+
+
+# -- The link that confirms an applicant's email address -------------------------------------------
+# Same signing, its own salt (an answer token is never a confirmation token), the person's id only.
+CONFIRM_SALT = "solidarity.confirm-email.v1"
+CONFIRM_PATH = "/apply/confirm/"
+CONFIRM_MAX_AGE = timedelta(days=3)
+
+
+def make_confirm_token(secret: str, user_id: uuid.UUID, *, now: datetime) -> str:
+    return URLSafeTimedSerializer(secret, salt=CONFIRM_SALT, signer=_ClockSigner,
+                                  signer_kwargs={"now": now}).dumps({"u": user_id.hex})
+
+
+def read_confirm_token(secret: str, token: str, *, now: datetime) -> uuid.UUID:
+    """The person the link was sent to, or BadLink / ExpiredLink."""
+    serializer = URLSafeTimedSerializer(secret, salt=CONFIRM_SALT, signer=_ClockSigner, signer_kwargs={"now": now})
+    try:
+        data = serializer.loads(token, max_age=int(CONFIRM_MAX_AGE.total_seconds()))
+    except SignatureExpired as exc:
+        raise ExpiredLink() from exc
+    except BadSignature as exc:
+        raise BadLink("this link is not valid") from exc
+    try:
+        return uuid.UUID(hex=data["u"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadLink("this link is not valid") from exc

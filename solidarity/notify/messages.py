@@ -82,10 +82,22 @@ SMS = {
     "directory_alert": N_("A member organisation has no active person left. Sign in to review it."),
     # To responders helping an organisation that was locked down: the reference, nothing about why.
     "case_paused": N_("Case {ref}: please pause and wait for a coordinator to contact you."),
+    # Only the code and what it is for: sent to a number nobody has proven yet (members/phones.py).
+    "phone_code": N_("Code to confirm this number: {code}. Enter it on your account page or reply with it."),
 }
+# Sent by email only, so not bound to one SMS segment.
+EMAIL_TEXTS = {
+    # To an address someone used on the public application form (members.service.apply).
+    "registration_attempt": N_("Someone tried to register with your email address. If it was you, sign in: you "
+                               "have an account. If not, ignore this."),
+    # To the first admin of a public application: proves the mailbox before the password works.
+    "confirm_email": N_("Please confirm your email address to finish your organisation's application. The link "
+                        "works for three days. If you did not apply, ignore this."),
+}
+CONFIRM_LABEL = N_("Confirm my email address")
 # Alerts that are worthless when late: Twilio drops them after TWILIO_URGENT_VALIDITY seconds, and
 # the status callback then moves them to email.
-URGENT = {"match_request", "coordinator_alert", "checkin_due", "checkin_missed", "case_paused"}
+URGENT = {"match_request", "coordinator_alert", "checkin_due", "checkin_missed", "case_paused", "phone_code"}
 
 REPLIES = {
     "accepted": N_("Thank you: you accepted case {ref}. Sign in to see the details."),
@@ -106,6 +118,7 @@ REPLIES = {
     "not_filed": N_("Not filed. Sign in to report, or call your coordinator."),
     "checkin_ok": N_("Check-in {ref} confirmed. Thank you; stay safe."),
     "no_checkin": N_("No single check-in waits for you. Reply OK and its code."),
+    "phone_confirmed": N_("This number is confirmed. Thank you."),
 }
 
 SUBJECTS = {
@@ -120,6 +133,9 @@ SUBJECTS = {
     "offer_reminder": N_("Please confirm your offer of {help}"),
     "directory_alert": N_("A member organisation has no active person left"),
     "case_paused": N_("Case {ref}: please wait for a coordinator"),
+    "phone_code": N_("Your code to confirm a phone number"),
+    "registration_attempt": N_("Someone tried to register with your email address"),
+    "confirm_email": N_("Please confirm your email address"),
 }
 REQUEST_PARAGRAPHS = (
     N_("A member organisation asks for {help}. Case reference: {ref}."),
@@ -138,7 +154,8 @@ RESET_PARAGRAPHS = (
        "link below. It works once, within {wait}."),
     N_("If it was not you, ignore this email: your password stays as it is."),
 )
-EMAIL_ONLY = {recovery.TEMPLATE}  # never sent by SMS, never falls back to SMS
+# Never sent by SMS, never falls back to SMS: the texts above and the password link.
+EMAIL_ONLY = {recovery.TEMPLATE, *EMAIL_TEXTS}
 ACCEPT_LABEL = N_("Accept case {ref}")
 DECLINE_LABEL = N_("Decline case {ref}")
 SIGN_IN_LABEL = N_("Sign in to Solidarity")
@@ -205,7 +222,8 @@ def _safe_values(params: Mapping[str, Any], gettext, language: str = DEFAULT_LAN
         wait = wait_in_words(float(params.get("wait_seconds") or 0), locale=language)
     except ValueError:
         wait = ""
-    return {"ref": ref, "help": help_name, "wait": wait,
+    code = "".join(c for c in str(params.get("code") or "") if c.isascii() and c.isdigit())[:8]
+    return {"ref": ref, "code": code, "help": help_name, "wait": wait,
             "capacity": str(capacity) if isinstance(capacity, int) else "?",
             "time": f"{at.astimezone(timezone.utc):%H:%M}" if isinstance(at, datetime) else "?",
             # The network's emergency number (EMERGENCY_CONTACT): digits, + and spaces only.
@@ -244,9 +262,11 @@ def page_url(public_url: str, template: str, incident_id: uuid.UUID | None) -> s
 
 
 def render_email(template: str, params: Mapping[str, Any], language: str, *,
-                 answer_links: tuple[str, str] | None, home_url: str, case_url: str | None = None) -> Rendered:
+                 answer_links: tuple[str, str] | None, home_url: str, case_url: str | None = None,
+                 confirm_link: str | None = None) -> Rendered:
     """Subject, plain text and HTML. `answer_links` are the accept and decline URLs of a request;
-    `case_url` is the page of the incident it is about, `home_url` where to go otherwise."""
+    `case_url` is the page of the incident it is about, `home_url` where to go otherwise;
+    `confirm_link` confirms an applicant's address."""
     gettext = translations(language).gettext
     values = _safe_values(params, gettext)
     button = (_fill(gettext(OPEN_CASE_LABEL), values), case_url) if case_url else (gettext(SIGN_IN_LABEL), home_url)
@@ -256,8 +276,8 @@ def render_email(template: str, params: Mapping[str, Any], language: str, *,
                     (_fill(gettext(DECLINE_LABEL), values), answer_links[1])] if answer_links
                    else [button])
     else:
-        paragraphs = [_fill(gettext(SMS[template]), values)]
-        actions = [button]
+        paragraphs = [_fill(gettext(SMS.get(template) or EMAIL_TEXTS[template]), values)]
+        actions = [(gettext(CONFIRM_LABEL), confirm_link) if confirm_link else button]
     footer = gettext(FOOTER)
     text = "\n\n".join([*paragraphs, *(f"{label}:\n{url}" for label, url in actions), "-- \n" + footer]) + "\n"
     direction = "rtl" if language in RTL else "ltr"
@@ -273,12 +293,12 @@ def render(template: str, channel: Channel, params: Mapping[str, Any], language:
            user_id: uuid.UUID, match_id: uuid.UUID | None, config: Mapping[str, Any], now: datetime,
            incident_id: uuid.UUID | None = None) -> Rendered:
     """Render one outbox row for one recipient. Email requests get fresh signed answer links."""
-    if template in EMAIL_ONLY:
-        if channel is not Channel.email:
-            raise ValueError(f"{template} goes by email only")
+    if template in EMAIL_ONLY and channel is not Channel.email:
+        raise ValueError(f"{template} goes by email only")
+    if template == recovery.TEMPLATE:
         return _render_reset(params, language, user_id=user_id, config=config)
-    if template not in SMS:
-        raise KeyError(f"unknown notification template {template!r}")
+    if template not in SMS and template not in EMAIL_TEXTS:
+        raise KeyError(f"unknown notification template {template!r} on {channel.value}")
     if channel is Channel.sms:
         return Rendered(body=render_sms(template, params, language), urgent=template in URGENT)
     answer_links = None
@@ -288,9 +308,14 @@ def render(template: str, channel: Channel, params: Mapping[str, Any], language:
             links.answer_url(public, links.make_token(secret, links.AnswerLink(match_id, user_id, accept), now=now))
             for accept in (True, False))
     public = config["PUBLIC_URL"]
+    confirm_link = None
+    if template == "confirm_email":  # signed at send time, like the answer links: never in the outbox
+        confirm_link = (public.rstrip("/") + links.CONFIRM_PATH
+                        + links.make_confirm_token(config["SECRET_KEY"], user_id, now=now))
     return render_email(template, params, language, answer_links=answer_links,
                         home_url=page_url(public, template, None),
-                        case_url=page_url(public, template, incident_id) if incident_id is not None else None)
+                        case_url=page_url(public, template, incident_id) if incident_id is not None else None,
+                        confirm_link=confirm_link)
 
 
 def _render_reset(params: Mapping[str, Any], language: str, *, user_id: uuid.UUID,

@@ -1,7 +1,7 @@
 """Queue notifications inside the caller's transaction. Never sends: the dispatcher does."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -56,6 +56,7 @@ def depth(session: Session, *, now: datetime) -> list[tuple[str, int, int, datet
                            .where(Notification.status == Delivery.queued).group_by(Notification.channel)).all()
     return [(channel.value, queued, due_now, oldest) for channel, queued, due_now, oldest in rows]
 
+
 def set_sms_opt_out(session: Session, users: list[User], opted_out: bool, *, now: datetime, via: str) -> None:
     """Record an opt-out (STOP texted to us, or the provider's refusal because of one) or an opt-in
     (START) for these accounts, in the caller's transaction. Audited once per account changed."""
@@ -73,3 +74,22 @@ def same_number(session: Session, user: User) -> list[User]:
     if user.phone_index is None:
         return [user]
     return list(session.scalars(select(User).where(User.phone_index == user.phone_index)))
+
+
+def send_one(session: Session, user: User, template: str, *, channel: str, now: datetime,
+             once_per: timedelta | None = None, **params: Any) -> Notification | None:
+    """Queue `template` for `user` on exactly `channel`, whatever they prefer: messages about the
+    person's own identity (the code proving a phone goes to that phone and nowhere else; the note
+    that someone tried to register with an address goes to that address). With `once_per`, not
+    again while one was queued within that time (an /apply flood must not become a mail flood)."""
+    if not may_act(user):
+        return None
+    chosen = Channel(channel)
+    if once_per is not None and session.scalar(select(Notification.id).where(
+            Notification.user_id == user.id, Notification.template == template,
+            Notification.created_at > now - once_per).limit(1)) is not None:
+        return None
+    row = Notification(user_id=user.id, channel=chosen, template=template, params=params, status=Delivery.queued,
+                       next_attempt_at=now, created_at=now, updated_at=now)
+    session.add(row)
+    return row

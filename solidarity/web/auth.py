@@ -20,6 +20,7 @@ from solidarity.errors import RateLimited, ValidationError
 from solidarity.extensions import db, limiter
 from solidarity.http import Allowance, safe_next, within_allowances
 from solidarity.members import auth as auth_service
+from solidarity.members import service as members
 from solidarity.members import twofactor
 from solidarity.members.access import may_act
 from solidarity.members.models import User
@@ -53,9 +54,12 @@ def _account_limit() -> str:
 
 
 def _account_key() -> str:
-    # Hashed so the limiter's storage (Redis in production) never holds an email address.
-    email = (request.form.get("email") or "").strip().casefold()
-    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()
+    # The account's own lookup key (members/contact.py normalises once for lookups, limits and
+    # uniqueness), so no spelling of an address (case, fullwidth, punycode, a trailing dot) gets a
+    # fresh allowance. A keyed hash: the limiter's storage (Redis in production) holds no address.
+    typed = request.form.get("email") or ""
+    key = members.email_lookup_key(typed) or "invalid:" + hashlib.sha256(typed.strip().casefold().encode()).hexdigest()
+    return "login-account:" + key
 
 
 def _pending_key() -> str:

@@ -27,7 +27,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget, NumberInput
 
-from solidarity.errors import ValidationError
+from solidarity.errors import Conflict, DomainError, RateLimited, ValidationError
 from solidarity.extensions import db
 from solidarity.geo import REGIONS, region_name
 from solidarity.members.models import Organisation, Role, User
@@ -37,7 +37,8 @@ from solidarity.offers.service import MAX_CAPACITY
 
 T = TypeVar("T")
 PASSWORD_HINT = f"At least {MIN_LENGTH} characters. A few unrelated words you can remember are strong."
-PHONE_HINT = "In international form, e.g. +254712345678. Urgent requests come by SMS. Stored encrypted."
+PHONE_HINT = ("In international form, e.g. +254712345678, or as you dial it in your country. We text it a code "
+              "to confirm it is yours; urgent requests come by SMS once it is confirmed. Stored encrypted.")
 
 
 @lru_cache(maxsize=1)
@@ -65,18 +66,21 @@ class ServiceForm(FlaskForm):
     """A form whose input one service call validates and stores."""
 
     def submit(self, call: Callable[[], T]) -> T | None:
-        """Run `call` when the form was posted with a valid CSRF token. On a ValidationError (the
-        service wrote nothing) put each message beside the field it names and return None."""
+        """Run `call` when the form was posted with a valid CSRF token. On a ValidationError, or a
+        conflict or limit naming a field (the service wrote nothing), put each message beside the
+        field it names and return None."""
         if not self.validate_on_submit():
             return None
         try:
             return call()
-        except ValidationError as exc:
+        except (ValidationError, Conflict, RateLimited) as exc:
+            if not isinstance(exc, ValidationError) and not exc.field:
+                raise
             db.session.rollback()
             self.show_errors(exc)
             return None
 
-    def show_errors(self, exc: ValidationError) -> None:
+    def show_errors(self, exc: DomainError) -> None:
         for error in exc.errors:
             target = self._fields.get(error.field.replace(".", "_"))
             if target is None or target is self._fields.get("csrf_token"):
@@ -147,8 +151,9 @@ class AccountForm(ServiceForm):
         super().__init__(*args, **kwargs)
         self.preferred_language.choices = _language_choices()
 
-    def fill(self, user: User) -> AccountForm:
-        if not self.is_submitted():
+    def fill(self, user: User, *, always: bool = False) -> AccountForm:
+        """The user's current values, unless the form was posted (then it shows what was typed)."""
+        if always or not self.is_submitted():
             self.name.data, self.email.data, self.phone.data = user.name, user.email, user.phone or ""
             self.preferred_language.data = user.preferred_language
             self.notify_sms.data, self.notify_email.data = user.notify_sms, user.notify_email
@@ -178,6 +183,18 @@ class NewUserForm(ServiceForm):
     def user_data(self) -> dict:
         return {name: self[name].data for name in ("name", "email", "phone", "role", "preferred_language",
                                                    "password")}
+
+
+class PhoneCodeForm(ServiceForm):
+    code = StringField("Code from the SMS", render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+                       description="The 6 digits we texted to your new number.")
+
+
+class PinForm(ServiceForm):
+    pin = PasswordField("SMS PIN", render_kw={"autocomplete": "off", "inputmode": "numeric"},
+                        description="4 to 8 digits. Every SMS report and every YES/NO answer from your people must "
+                                    "then carry it, e.g. RAID 4821, so a seized phone alone cannot act for you. "
+                                    "Leave empty to remove the PIN.")
 
 
 class PasswordForm(ServiceForm):

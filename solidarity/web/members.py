@@ -16,9 +16,10 @@ from solidarity.errors import Conflict, Forbidden
 from solidarity.escalation.freshness import offer_expires_at
 from solidarity.extensions import db, limiter
 from solidarity.geo import country_name, region_name
-from solidarity.members import access, service
+from solidarity.members import access, phones, service
 from solidarity.members import auth as auth_service
-from solidarity.members.models import Organisation, Vetting
+from solidarity.members.models import Organisation, User, Vetting
+from solidarity.notify import links
 from solidarity.offers import service as offers
 from solidarity.web.forms import (
     AccountForm,
@@ -27,6 +28,8 @@ from solidarity.web.forms import (
     NewUserForm,
     OrganisationForm,
     PasswordForm,
+    PhoneCodeForm,
+    PinForm,
     language_name,
 )
 
@@ -58,13 +61,29 @@ def apply():
     form = ApplyForm()
     # A coordinator may register an organisation on its behalf; the audit trail then names them.
     actor = current_user if current_user.is_authenticated and current_user.is_coordinator else None
-    org = form.submit(lambda: service.register_organisation(
-        db.session, form.org_data(), form.admin_data(), actor=actor, now=utcnow(), require_password=True))
-    if org is not None:
-        flash(f"Thank you: {org.name} has applied to join. A coordinator, or two member organisations "
-              "vouching for you, will vet the application. You can sign in already and add your offers.")
+    # The same answer whether the address is registered or not (its owner is told by email instead).
+    name = form.submit(lambda: service.apply(db.session, form.org_data(), form.admin_data(), actor=actor,
+                                             now=utcnow()))
+    if name is not None:
+        flash(f"Thank you: {name} has applied to join. We sent you an email: follow its link to confirm your "
+              "address, then sign in and add your offers. A coordinator, or two member organisations vouching "
+              "for you, will vet the application.")
         return redirect(url_for("coordinator.organisations") if actor else url_for("auth.login"))
     return render_template("members/apply.html", form=form), form.status
+
+
+@bp.route(links.CONFIRM_PATH + "<token>", methods=["GET", "POST"])
+def confirm_email(token):
+    """The link emailed to an applicant. A GET only shows a button (mail scanners follow links)."""
+    user = db.session.get(User, links.read_confirm_token(current_app.config["SECRET_KEY"], token, now=utcnow()))
+    if user is None:
+        raise links.BadLink("this link is not valid")
+    form = ActionForm()
+    if form.validate_on_submit():
+        service.confirm_email(db.session, user, now=utcnow())
+        flash("Your email address is confirmed. Sign in with the password you chose.")
+        return redirect(url_for("auth.login"))
+    return render_template("members/confirm_email.html", form=form, token=token), 200 if not form.errors else 400
 
 
 def organisation_url(org: Organisation) -> str:
@@ -121,6 +140,17 @@ def edit_organisation(org_id):
     return render_template("members/edit.html", form=form, org=org), form.status
 
 
+@bp.route("/organisations/<uuid:org_id>/sms-pin", methods=["GET", "POST"])
+@login_required
+def sms_pin(org_id):
+    org = managed_org(org_id)
+    form = PinForm()
+    if form.submit(lambda: service.set_sms_pin(db.session, current_user, org, form.pin.data, now=utcnow())):
+        flash("SMS reports and answers now need the PIN." if org.sms_pin_hash else "SMS no longer needs a PIN.")
+        return redirect(organisation_url(org))
+    return render_template("members/sms_pin.html", form=form, org=org), form.status
+
+
 @bp.route("/organisations/<uuid:org_id>/users/new", methods=["GET", "POST"])
 @login_required
 def new_user(org_id):
@@ -142,7 +172,25 @@ def account():
                                                now=utcnow())):
         flash("Your account is saved.")
         return redirect(url_for("members.account"))
-    return render_template("members/account.html", form=form), form.status
+    return _account_page(form, PhoneCodeForm(formdata=None, prefix="confirm"))
+
+
+def _account_page(form, code_form):
+    pending = phones.open_claim(db.session, current_user, now=utcnow()) is not None
+    return render_template("members/account.html", form=form, code_form=code_form, pending_phone=pending), \
+        max(form.status, code_form.status)
+
+
+@bp.post("/account/phone")
+@login_required
+def confirm_phone():
+    """The code texted to a new number: until it comes back the number gets no alerts and its SMS
+    count for no one (members/phones.py)."""
+    code_form = PhoneCodeForm(prefix="confirm")
+    if code_form.submit(lambda: phones.confirm(db.session, current_user, code_form.code.data, now=utcnow())):
+        flash("Your phone number is confirmed: urgent requests now come to it by SMS.")
+        return redirect(url_for("members.account"))
+    return _account_page(AccountForm(formdata=None).fill(current_user, always=True), code_form)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

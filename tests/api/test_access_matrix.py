@@ -55,6 +55,9 @@ ENDPOINTS = [
              (401, 200, 403, 403, 403, 403), body={"name": "Renamed", "vetting_status": "suspended"}),
     Endpoint("vouch for applicant", "POST", "/api/v1/organisations/{c}/vouch", (401, 403, 200, 403, 200, 403),
              touches_a=False),
+    Endpoint("set the SMS PIN", "PUT", "/api/v1/organisations/{a}/sms-pin", (401, 200, 200, 403, 403, 403),
+             body={"pin": "4821"}),
+    Endpoint("remove the SMS PIN", "DELETE", "/api/v1/organisations/{a}/sms-pin", (401, 200, 200, 403, 403, 403)),
     Endpoint("list users", "GET", "/api/v1/organisations/{a}/users", (401, 200, 200, 200, 403, 403)),
     Endpoint("add user", "POST", "/api/v1/organisations/{a}/users", (401, 201, 201, 403, 403, 403),
              body=_new_person),
@@ -99,7 +102,7 @@ class World:
     def state(self) -> tuple:
         """Everything a call could change, read fresh from the database."""
         db.session.expire_all()
-        orgs = [(o.id, o.name, o.languages, o.vetting_status, len(o.vouches))
+        orgs = [(o.id, o.name, o.languages, o.vetting_status, len(o.vouches), o.sms_pin_hash)
                 for o in db.session.scalars(select(Organisation).order_by(Organisation.id))]
         users = sorted((u.id, u.organisation_id, u.role, u.name, u.email, u.phone)
                        for u in db.session.scalars(select(User)))

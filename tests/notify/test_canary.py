@@ -8,6 +8,7 @@ pg_dump), in anything logged (as text or JSON), in any SMS or email sent, or in 
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,9 @@ from solidarity.escalation.tick import tick
 from solidarity.extensions import db
 from solidarity.incidents import lockdown
 from solidarity.logs import RedactingJsonFormatter
+from solidarity.members import phones
 from solidarity.members import service as members
+from solidarity.members.models import User
 from solidarity.notify import dispatcher
 from solidarity.notify.channels.log import LogSender
 from solidarity.notify.models import Channel
@@ -77,6 +80,10 @@ def test_no_canary_reaches_storage_logs_or_messages(app, client, session, make, 
     contact = client.post(f"/api/v1/organisations/{org_id}/users", headers=coordinator, json={
         "name": CONTACT_NAME, "email": CONTACT["email"], "phone": CONTACT["phone"], "role": "member"})
     assert contact.status_code == 201, contact.json
+    # The contact proves the number by replying with the code texted to it (members/phones.py).
+    claim = phones.open_claim(session, session.get(User, uuid.UUID(contact.json["id"])), now=utcnow())
+    confirmed = reply_text(text_message(client, CONTACT["phone"], phones.code_for(claim)))
+    assert confirmed == "This number is confirmed. Thank you."
     reporter = bearer(make.token(members.find_user_by_email(session, ADMIN["email"])))
     filed = client.post("/api/v1/incidents", headers=reporter, json={
         "threat_type": "raid", "severity": 2, "country": "KE", "needs": ["legal"], "summary": SUMMARY,

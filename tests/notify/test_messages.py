@@ -56,10 +56,11 @@ def test_every_marked_string_is_in_the_template_catalogue():
     with (messages.CATALOGUES / "notify.pot").open("rb") as source:
         in_pot = {m.id for m in read_po(source) if m.id}
     marked = {*messages.HELP_NAMES.values(), *messages.STATUS_NAMES.values(), *messages.REASONS.values(),
-              *messages.SMS.values(), *messages.REPLIES.values(), *messages.SUBJECTS.values(),
+              *messages.SMS.values(), *messages.EMAIL_TEXTS.values(), *messages.REPLIES.values(),
+              *messages.SUBJECTS.values(),
               *messages.REQUEST_PARAGRAPHS, messages.REASON_OTHER, messages.STATUS_OTHER, messages.ACCEPT_LABEL,
               messages.DECLINE_LABEL, messages.SIGN_IN_LABEL, messages.FOOTER, messages.EMERGENCY,
-              messages.RESET_SUBJECT, *messages.RESET_PARAGRAPHS, messages.OPEN_CASE_LABEL}
+              messages.RESET_SUBJECT, *messages.RESET_PARAGRAPHS, messages.OPEN_CASE_LABEL, messages.CONFIRM_LABEL}
     assert marked == in_pot
 
 
