@@ -11,6 +11,7 @@ SMS allowance). Refusals are logged at most once per WEBHOOK_REFUSAL_LOG_SECONDS
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -23,7 +24,7 @@ from solidarity.api import sms_commands
 from solidarity.clock import utcnow
 from solidarity.errors import DomainError, RateLimited, ValidationError
 from solidarity.extensions import db, keyring
-from solidarity.http import Allowance, spend_allowances
+from solidarity.http import Allowance, check_allowances, spend_allowances
 from solidarity.notify import messages
 from solidarity.notify import once as notify_once
 from solidarity.notify import service as notify
@@ -149,14 +150,21 @@ def inbound_sms():
 
     def command() -> str | None:
         spends = sms_commands.spends_allowance(body)
+        allowances = _commands() if spends else _replies_only()
         try:
-            spend_allowances(_commands() if spends else _replies_only())
+            check_allowances(allowances)
         except RateLimited as exc:
             if not spends or not _may_reply():
                 return None  # a flood: silence, rather than paying for a reply to each message
             return messages.reply("limited", wait_seconds=exc.retry_after,
                                   contact=current_app.config["EMERGENCY_CONTACT"])
-        return sms_commands.handle(db.session, request.form.get("From", ""), body, now=now)
+        reply = sms_commands.handle(db.session, request.form.get("From", ""), body, now=now)
+        # Spent once done, so a message our own failure (a 500) left undone costs the sender nothing.
+        # Simultaneous messages from one number can pass the limit by their number: only a real
+        # phone, through Twilio, can send those, and each is still acted on once.
+        with contextlib.suppress(RateLimited):
+            spend_allowances(allowances)
+        return reply
     # Twilio always sends a MessageSid; a signed request without one cannot be told from its repeats.
     return _twiml(notify_once.answer_once(db.session, sid, command, now=now) if sid else command())
 
