@@ -232,7 +232,7 @@ def test_names_are_shown_isolated_so_an_arabic_name_sits_correctly_in_an_english
     make.session.commit()
     sign_in(client, admin)
     home = client.get("/").get_data(as_text=True)
-    assert "Welcome, <bdi>أمينة</bdi>" in home and "<bdi>نور للحقوق</bdi>" in home
+    assert "signed in as <bdi>أمينة</bdi>" in home and "<bdi>نور للحقوق</bdi>" in home
     assert "<h1><bdi>نور للحقوق</bdi></h1>" in client.get("/organisation").get_data(as_text=True)
 
 

@@ -48,7 +48,7 @@ NO_ACCESS = {"locked_member": ("member_a", "locked"), "locked_admin": ("admin_a"
              "suspended_member": ("member_a", "suspended"), "suspended_admin": ("admin_a", "suspended")}
 # Routes anyone may reach signed out: there the callers above are "in" as the anonymous are.
 PUBLIC = {"api-docs.openapi_json", "auth.forgot", "auth.login", "auth.reset", "health.healthz", "health.readyz",
-          "members.apply", "static"}
+          "members.apply", "members.confirm_email", "static"}
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 
 # Input that passes validation where an empty body would stop every caller at the same 400/422 and

@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -138,6 +139,12 @@ class User(KeyHolder, db.Model):
     email = Encrypted(index=True)
     phone = Encrypted(index=True)
     totp_secret = Encrypted()
+
+    def __init__(self, **values: Any) -> None:
+        # A new account is active before its first flush too: the access rule (members/access.py)
+        # may be asked about it in the transaction that creates it (a message queued to it).
+        values.setdefault("active", True)
+        super().__init__(**values)
 
     def key_holder(self) -> KeyHolder:
         # A member's contacts die with its organisation's key; a coordinator's with its own.

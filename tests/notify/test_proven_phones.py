@@ -83,7 +83,7 @@ def test_apply_with_someone_elses_number_answers_as_usual_and_stores_nothing_of_
 
 def test_after_the_claim_the_victims_ok_and_yes_still_work(client, session, make, victim, now):
     post(client, "/apply", application(VICTIM_PHONE))
-    attacker_org = session.scalar(select(Organisation).where(Organisation.name == "Harmless Sounding NGO"))
+    attacker_org = next(o for o in session.scalars(select(Organisation)) if o.name == "Harmless Sounding NGO")
     service.set_vetting(session, make.coordinator(), attacker_org, "vetted", now=now)
     checkin = checkins.request_checkins(session, victim, interval_hours=6, now=now)
     assert reply_text(text_message(client, VICTIM_PHONE, "OK")).startswith(f"Check-in {checkin.ref} confirmed")

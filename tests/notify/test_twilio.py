@@ -123,7 +123,10 @@ def test_an_opt_out_at_twilio_is_remembered_until_start(session, make, client, r
     from tests.factories import sign_in
     from tests.notify.sms import text_message
 
-    same_phone = make.user(make.org(), phone="+254712345602")
+    # One number belongs to one active person; a disabled account may still hold it from before.
+    same_phone = make.user(make.org())
+    same_phone.active = False
+    same_phone.phone = "+254712345602"
     outbox.enqueue(session, responder, "match_request", now=now, ref="K7QFH", help_type="legal")
     session.commit()
     fake_twilio.fault = lambda form: twilio_error(400, 21610, "Attempt to send to unsubscribed recipient")
