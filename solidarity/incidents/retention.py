@@ -4,7 +4,7 @@ Two independent measures, so that neither a database backup nor a leaked master 
 text back: the incident's data key is destroyed (crypto-shredding: every ciphertext sealed with it,
 in backups too, becomes unreadable) and the ciphertext columns are nulled. What is kept serves the
 indicators and identifies no one: threat type, severity, country and region, needs, dates, status,
-the reference, the timeline's kinds and codes, and the after-action ratings (they feed matching).
+the reference, the timeline's kinds and codes (and the conversation's, without its text), and the after-action ratings (they feed matching).
 Names of the people who acted, and who wrote each review, are removed. Each erasure is an audit event.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from solidarity import audit
 from solidarity.extensions import settings
+from solidarity.incidents import messages
 from solidarity.incidents.models import Incident, Status
 from solidarity.matching.models import Review
 
@@ -60,6 +61,7 @@ def erase(session: Session, incident: Incident, *, now: datetime) -> None:
             review.note_ct = None
             notes += 1
         review.author_id = None
+    notes += messages.erase(session, incident)
     incident.summary_ct = incident.details_ct = None
     incident.contact_user_id = incident.reported_by_id = None
     if incident.data_key is not None:

@@ -25,6 +25,7 @@ from solidarity.incidents import access, refs
 from solidarity.incidents.access import Viewer
 from solidarity.incidents.models import (
     DISCLOSABLE,
+    ContactShare,
     SEVERITIES,
     THREAT_TYPES,
     TRANSITIONS,
@@ -632,6 +633,13 @@ def _value(incident: Incident, name: str, viewer: Viewer, own: list[Match]) -> A
     return getattr(incident, name)
 
 
+def _contact_granted(session: Session, user: User, incident: Incident) -> bool:
+    """Whether the reporter shared its contact person with `user`'s organisation on request
+    (incidents/messages.py, "Contacts on request")."""
+    share = session.get(ContactShare, (incident.id, user.organisation_id)) if user.organisation_id else None
+    return share is not None and share.state == "granted"
+
+
 def describe(session: Session, user: User, incident: Incident, *, secret: bool = False) -> dict[str, Any]:
     """The fields of `incident` that `user` may see, plus `viewer`. Encrypted ones only with `secret`."""
     own = _own_matches(session, user, incident)
@@ -639,6 +647,8 @@ def describe(session: Session, user: User, incident: Incident, *, secret: bool =
     if viewer is None:
         raise NotFound("no such incident", field="id")
     names = access.fields_for(viewer, incident)
+    if viewer is Viewer.accepted and _contact_granted(session, user, incident):
+        names = names | {"contact"}
     if not secret:
         names = names - access.SECRET
     shown = {name: _value(incident, name, viewer, own) for name in sorted(names)}

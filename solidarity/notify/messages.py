@@ -81,6 +81,8 @@ SMS = {
     "directory_alert": N_("A member organisation has no active person left. Sign in to review it."),
     # To responders helping an organisation that was locked down: the reference, nothing about why.
     "case_paused": N_("Case {ref}: please pause and wait for a coordinator to contact you."),
+    # A new post in a case's conversation (incidents/messages.py): never its text or who wrote it.
+    "thread_message": N_("New message on case {ref}. Sign in to read it."),
 }
 # Alerts that are worthless when late: Twilio drops them after TWILIO_URGENT_VALIDITY seconds, and
 # the status callback then moves them to email.
@@ -101,6 +103,11 @@ REPLIES = {
     "not_filed": N_("Not filed. Sign in to report, or call your coordinator."),
     "checkin_ok": N_("Check-in {ref} confirmed. Thank you; stay safe."),
     "no_checkin": N_("No single check-in waits for you. Reply OK and its code."),
+    # `K7QF <text>` to a case's conversation: the acknowledgement repeats none of the text.
+    "posted": N_("Posted to case {ref}."),
+    "too_long": N_("Too long for one SMS: please write on the web, case {ref}."),
+    "no_thread": N_("No conversation {ref} for you. Check the code."),
+    "not_posted": N_("Not posted to case {ref}. Please use the web."),
 }
 
 SUBJECTS = {
@@ -115,6 +122,7 @@ SUBJECTS = {
     "offer_reminder": N_("Please confirm your offer of {help}"),
     "directory_alert": N_("A member organisation has no active person left"),
     "case_paused": N_("Case {ref}: please wait for a coordinator"),
+    "thread_message": N_("New message on case {ref}"),
 }
 REQUEST_PARAGRAPHS = (
     N_("A member organisation asks for {help}. Case reference: {ref}."),
@@ -176,10 +184,14 @@ def _safe_values(params: Mapping[str, Any], gettext) -> dict[str, str]:
     status = str(params.get("status") or "")
     reason = str(params.get("reason") or "")
     refs = [_REF.sub("", str(r).upper())[:8] for r in (params.get("refs") or ())][:MAX_REFS]
+    try:  # the case page's id, for the email's link: a UUID or nothing
+        case = str(uuid.UUID(str(params.get("case"))))
+    except ValueError:
+        case = ""
     return {"ref": ref, "help": help_name,
             "status": gettext(STATUS_NAMES.get(status, STATUS_OTHER)),
             "reason": gettext(REASONS.get(reason, REASON_OTHER)),
-            "refs": ", ".join(r for r in refs if r)}
+            "refs": ", ".join(r for r in refs if r), "case": case}
 
 
 def _fill(text: str, values: Mapping[str, str]) -> str:
@@ -209,7 +221,8 @@ def render_email(template: str, params: Mapping[str, Any], language: str, *,
                    else [(gettext(SIGN_IN_LABEL), home_url)])
     else:
         paragraphs = [_fill(gettext(SMS[template]), values)]
-        actions = [(gettext(SIGN_IN_LABEL), home_url)]
+        # A case's page when the notice is about one (sign-in comes first), else the home page.
+        actions = [(gettext(SIGN_IN_LABEL), f"{home_url}incidents/{values['case']}" if values["case"] else home_url)]
     footer = gettext(FOOTER)
     text = "\n\n".join([*paragraphs, *(f"{label}:\n{url}" for label, url in actions), "-- \n" + footer]) + "\n"
     direction = "rtl" if language in RTL else "ltr"
