@@ -26,11 +26,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from solidarity import audit
-from solidarity.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationError
+from solidarity.errors import Conflict, DomainError, Forbidden, NotFound, RateLimited, ValidationError
 from solidarity.extensions import settings
+from solidarity.incidents import refs
 from solidarity.incidents.access import ANSWERED_YES, Viewer
 from solidarity.incidents.models import ContactShare, Incident, Message, NeedState, Status, ThreadReader
-from solidarity.incidents.service import add_to_timeline, one_transaction, viewer_for
+from solidarity.incidents.service import add_to_timeline, find_by_ref, one_transaction, viewer_for
 from solidarity.matching.models import Match, MatchStatus
 from solidarity.members.access import is_locked_down
 from solidarity.members.models import Organisation, Role, User, Vetting
@@ -336,6 +337,38 @@ def post(session: Session, user: User, incident: Incident, body: Any, *, now: da
 def _require_open(incident: Incident) -> None:
     if incident.status not in OPEN_FOR_POSTS:
         raise Conflict(f"this case is {incident.status.value}; it takes no more messages", field="status")
+
+
+def post_by_sms(session: Session, senders: list[User], body: str, *, now: datetime,
+                only_if_reader: bool = False) -> tuple[str, str] | None:
+    """`K7QF <text>` from a phone: post the text to case K7QF's thread as the sender.
+
+    `senders` are the sender's trusted accounts, as the SMS commands find them (an unknown or
+    untrusted number has none and never reaches here). Returns the reply's key and the reference,
+    or None when the first word names no case (the SMS is then read as another command; so too,
+    with `only_if_reader`, when the sender cannot read that thread, as a report naming a word that
+    happens to be a code must still be filed). The text is refused when it is longer than one SMS
+    (the web takes long messages). The reply never repeats the text.
+    """
+    first, _, rest = (body or "").strip().partition(" ")
+    code = refs.normalise(first)
+    text = rest.strip()
+    incident = find_by_ref(session, code) if refs.is_well_formed(code) and text else None
+    if incident is None:
+        return None
+    writers = [u for u in senders if party_of(session, u, incident) is not None]
+    if not writers:
+        return None if only_if_reader else ("no_thread", code)
+    if len({u.organisation_id for u in writers}) > 1:
+        return "no_thread", code  # one phone in two organisations on the case: nothing tells them apart
+    if not segments.measure(body.strip()).single:
+        return "too_long", incident.ref
+    try:
+        post(session, writers[0], incident, text, now=now, channel="sms")
+    except DomainError:
+        session.rollback()
+        return "not_posted", incident.ref
+    return "posted", incident.ref
 
 
 # -- Responders' progress -------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Two independent measures, so that neither a database backup nor a leaked master 
 text back: the incident's data key is destroyed (crypto-shredding: every ciphertext sealed with it,
 in backups too, becomes unreadable) and the ciphertext columns are nulled. What is kept serves the
 indicators and identifies no one: threat type, severity, country and region, needs, dates, status,
-the reference, the timeline's kinds and codes (and the conversation's, without its text), and the after-action ratings (they feed matching).
+the reference, the timeline's kinds and codes, and the after-action ratings (they feed matching).
+The conversation's posts keep their kinds and dates; their text and authors go.
 Names of the people who acted, and who wrote each review, are removed. Each erasure is an audit event.
 """
 from __future__ import annotations

@@ -25,10 +25,10 @@ from solidarity.incidents import access, refs
 from solidarity.incidents.access import Viewer
 from solidarity.incidents.models import (
     DISCLOSABLE,
-    ContactShare,
     SEVERITIES,
     THREAT_TYPES,
     TRANSITIONS,
+    ContactShare,
     Incident,
     Need,
     NeedState,
