@@ -46,6 +46,8 @@ BODIES: dict[str, dict] = {
     "security.set_active": {"active": "1"}, "incidents_api.Incident": {"note": "A note from the matrix"},
     "incident_work_api.Needs": {"help_type": "relocation"}, "incident_work_api.ChecklistStep": {"done": True},
     "organisations.Offers": {"help_type": "relocation", "countries": ["KE"], "languages": ["en"]},
+    "incidents.post_message": {"body": "A message from the matrix"}, "incidents.mute_thread": {"muted": "1"},
+    "incidents.share_history": {"shared": "1"}, "incidents.decide_contact": {"share": "1"},
 }
 
 # Outcome per caller, in ROLES order: anonymous member_a member_b asked not_asked admin_a coordinator
@@ -80,6 +82,12 @@ EXPECTED: dict[str, str] = {
     "incidents.add_need POST":                      "login bad 404 403 404 bad bad login",
     "incidents.answer POST":                        "login 403 404 in 404 403 403 login",
     "incidents.change_status POST":                 "login bad 404 403 404 bad bad login",
+    "incidents.decide_contact POST":                "login 404 404 404 404 404 403 login",
+    "incidents.mute_thread POST":                   "login in 404 404 404 in in login",
+    "incidents.post_message POST":                  "login in 404 404 404 in in login",
+    "incidents.report_progress POST":               "login 403 404 404 404 403 403 login",
+    "incidents.request_contact POST":               "login 403 404 404 404 403 403 login",
+    "incidents.share_history POST":                 "login in 404 404 404 in 403 login",
     "incidents.index GET":                          "login in in in in in in login",
     "incidents.mark_step POST":                     "login in 404 403 404 in in login",
     "incidents.new GET":                            "login in in in in in in login",

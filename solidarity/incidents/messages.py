@@ -71,6 +71,10 @@ class Shown:
     def body(self) -> str | None:
         return self.message.body
 
+    @property
+    def says(self) -> str | None:
+        return what_it_says(self.message)
+
 
 # -- Who reads and who writes ---------------------------------------------------------------------
 
@@ -160,6 +164,17 @@ def author_label(party: Party, message: Message) -> str:
     if party.viewer is Viewer.accepted:
         return "Another responder" + (f" ({message.help_type.replace('_', ' ')} help)" if message.help_type else "")
     return message.author_organisation.name if message.author_organisation else "A responder"
+
+
+def what_it_says(message: Message) -> str | None:
+    """Words for a post that carries no text of its own (or a headline for a progress report)."""
+    help_name = (message.help_type or "").replace("_", " ")
+    return {"covered": f"Reports {help_name} help covered.",
+            "handed_back": f"Hands {help_name} help back; other responders are being asked.",
+            "progress": f"Progress on {help_name} help:",
+            "contact_request": "Asks the reporting organisation to share its contact person.",
+            "contact_granted": "Shares the contact person: see the case page.",
+            "contact_refused": "Does not share the contact person."}.get(message.kind)
 
 
 def readers_label(party: Party, message: Message) -> str:
@@ -392,11 +407,11 @@ def report_progress(session: Session, user: User, incident: Incident, state: str
     it back ("handed_back"): its match ends, its capacity is free, and the need is asked again at
     once by the escalation tick (its one path for waves and, when none is left, the coordinators)."""
     party = require_party(session, user, incident)
+    if party.viewer is not Viewer.accepted:
+        raise Forbidden("only a responder working on the case reports progress on it")
     if state not in PROGRESS_KINDS:
         raise ValidationError("state", "must be progress, covered or handed_back")
     text = clean_body(body, required=state == "progress")
-    if party.viewer is not Viewer.accepted:
-        raise Forbidden("only a responder working on the case reports progress on it")
     match = _own_accepted(session, user, incident, help_type)
     _require_open(incident)
     _check_rate(session, user, now=now)
