@@ -48,6 +48,9 @@ BODIES: dict[str, dict] = {
     "organisations.Offers": {"help_type": "relocation", "countries": ["KE"], "languages": ["en"]},
     "incidents.post_message": {"body": "A message from the matrix"}, "incidents.mute_thread": {"muted": "1"},
     "incidents.share_history": {"shared": "1"}, "incidents.decide_contact": {"share": "1"},
+    "incident_work_api.Thread": {"body": "A message from the matrix"}, "incident_work_api.Mute": {"muted": True},
+    "incident_work_api.History": {"shared": True}, "incident_work_api.ContactDecision": {"share": True},
+    "incident_work_api.Progress": {"state": "progress", "body": "On it"},
 }
 
 # Outcome per caller, in ROLES order: anonymous member_a member_b asked not_asked admin_a coordinator
@@ -73,6 +76,15 @@ EXPECTED: dict[str, str] = {
     "coordinator.reverify POST":                    "login 403 403 403 403 403 bad login",
     "coordinator.vetting POST":                     "login 403 403 403 403 403 bad login",
     "home.index GET":                               "login in in in in in in login",
+    "incident_work_api.ContactDecision PUT":        "401 404 404 404 404 404 403 401",
+    "incident_work_api.ContactRequests GET":        "401 in 404 404 404 in in 401",
+    "incident_work_api.ContactRequests POST":       "401 403 404 404 404 403 403 401",
+    "incident_work_api.History PUT":                "401 in 404 404 404 in 403 401",
+    "incident_work_api.Mute PUT":                   "401 in 404 404 404 in in 401",
+    "incident_work_api.Progress POST":              "401 403 404 404 404 403 403 401",
+    "incident_work_api.Thread GET":                 "401 in 404 404 404 in in 401",
+    "incident_work_api.Thread POST":                "401 in 404 404 404 in in 401",
+    "incident_work_api.Unread GET":                 "401 in in in in in in 401",
     "incident_work_api.Checklist GET":              "401 in 404 404 404 in in 401",
     "incident_work_api.ChecklistStep PUT":          "401 in 404 403 404 in in 401",
     "incident_work_api.Need DELETE":                "401 in 404 403 404 bad bad 401",
