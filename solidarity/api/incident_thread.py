@@ -73,8 +73,9 @@ class UnreadOut(Schema):
     unread = fields.Integer(required=True)
 
 
-def _shown(user, incident, message):
-    party = messages.require_party(db.session, user, incident)
+def _shown(party, message):
+    """The post as its author sees it, by the party they were when writing (handing a need back
+    ends it, and the answer must still describe the post)."""
     return messages.Shown(message, messages.author_label(party, message), messages.readers_label(party, message),
                           True, False)
 
@@ -96,9 +97,10 @@ class Thread(MethodView):
         """Write to everyone on the case, or on a private line. The others are told "new message on
         case <ref>" (never the text), at most once per person per few minutes."""
         user, incident = _incident(incident_id)
+        party = messages.require_party(db.session, user, incident)
         message = messages.post(db.session, user, incident, data["body"], private_to=data.get("private_to"),
                                 channel="api", now=utcnow())
-        return _shown(user, incident, message)
+        return _shown(party, message)
 
 
 @blp.route("/<uuid:incident_id>/progress")
@@ -110,9 +112,10 @@ class Progress(MethodView):
         """A responder working on the case: what it is doing, that its need is covered, or that it hands
         the need back (its request ends, its capacity is free, the next wave is asked)."""
         user, incident = _incident(incident_id)
+        party = messages.require_party(db.session, user, incident)
         message = messages.report_progress(db.session, user, incident, data["state"], data.get("body"),
                                            help_type=data.get("help_type"), channel="api", now=utcnow())
-        return _shown(user, incident, message)
+        return _shown(party, message)
 
 
 @blp.route("/<uuid:incident_id>/thread/mute")
