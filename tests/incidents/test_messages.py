@@ -155,8 +155,8 @@ def test_unread_counts_follow_what_each_may_read(make, session, net, now):
     assert messages.unread_counts(session, a, [net.incident]) == {net.incident.id: 0}
 
 
-def test_posting_is_rate_limited_per_person(app, session, net, now):
-    app.config["MESSAGE_RATE_LIMIT_COUNT"] = 2
+def test_posting_is_rate_limited_per_person(app, session, net, now, monkeypatch):
+    monkeypatch.setitem(app.config, "MESSAGE_RATE_LIMIT_COUNT", 2)
     messages.post(session, net.reporter, net.incident, "1", now=now)
     messages.post(session, net.reporter, net.incident, "2", now=now)
     with pytest.raises(RateLimited):
