@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from solidarity import audit
@@ -304,9 +304,12 @@ def _check_rate(session: Session, user: User, *, now: datetime) -> None:
 
 
 def _lock_incident(session: Session, incident: Incident) -> None:
-    """Serialise posts to one thread (PostgreSQL), so two at once cannot both send a burst's notice."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(Incident.id).where(Incident.id == incident.id).with_for_update())
+    """Serialise posts to one thread, so two at once cannot take the same place or both send a
+    burst's first notice. A no-op UPDATE of the incident row: a row lock on PostgreSQL, and on
+    SQLite it opens the write transaction before anything is read (a second writer waits for it)."""
+    session.execute(update(Incident).where(Incident.id == incident.id)
+                    .values(thread_history_shared=Incident.thread_history_shared)
+                    .execution_options(synchronize_session=False))
 
 
 def _role(party: Party) -> str:

@@ -2,6 +2,7 @@
 progress and handing back, contacts on request, rate limits, retention, lockdown and suspension."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -10,10 +11,12 @@ from sqlalchemy import select
 from solidarity.audit import AuditEvent
 from solidarity.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationError
 from solidarity.escalation.tick import tick
+from solidarity.extensions import db
 from solidarity.incidents import lockdown, messages, retention, service
-from solidarity.incidents.models import Message, NeedState
+from solidarity.incidents.models import Incident, Message, NeedState
 from solidarity.matching.models import Match, MatchStatus
 from solidarity.members import service as members_service
+from solidarity.members.models import User
 from solidarity.notify.models import Notification
 from tests.incidents import scenario
 
@@ -267,3 +270,39 @@ def test_lockdown_and_suspension_hide_the_thread(make, session, net, now):
     lockdown.lock_down(session, net.coordinator, net.reporter_org, now=now)
     with pytest.raises(NotFound):
         messages.thread(session, net.reporter, net.incident, now=now)
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_posts_at_the_same_moment_take_their_own_places_and_a_burst_is_told_once(app, make, session, net, now,
+                                                                                round_):
+    """A race: the reporter and a responder post at once (threads released by a barrier)."""
+    authors = [net.reporter, make.admin_of(net.a)]
+    ids = [(u.id, net.incident.id) for u in authors]
+    session.commit()
+    barrier = threading.Barrier(len(authors))
+    errors: list[Exception] = []
+
+    def run(user_id, incident_id):
+        try:
+            with app.app_context():
+                user, incident = db.session.get(User, user_id), db.session.get(Incident, incident_id)
+                barrier.wait(timeout=10)
+                messages.post(db.session, user, incident, f"at once {user_id}", now=now)
+                db.session.remove()
+        except Exception as exc:  # surfaced below; a thread cannot fail the test itself
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    session.expire_all()
+    assert sorted(m.seq for m in session.scalars(select(Message))) == [1, 2]
+    # D reads both posts: the first is told at once, the second when the window ends, never twice at once.
+    window = timedelta(seconds=app.config["MESSAGE_NOTIFY_BATCH_SECONDS"])
+    for person in net.d.users:
+        due = sorted(r.next_attempt_at for r in notices(session, person))
+        channels = len({r.channel for r in notices(session, person)})
+        assert due == [now] * channels + [now + window] * channels
