@@ -346,14 +346,9 @@ def post_message(incident_id):
     incident, viewer = _in_thread(incident_id)
     form = MessageForm()
     _checked(form)
-    try:
-        thread.post(db.session, current_user, incident, form.body.data, private_to=form.private_to.data or None,
-                    now=utcnow())
-    except ValidationError as exc:
-        _show_errors(form, exc)
-        return _workspace(incident, viewer, status=422, message_form=form)
-    flash("Your message is in the conversation.")
-    return _back(incident.id, "thread")
+    return _posted(incident, viewer, "message_form", form, "Your message is in the conversation.",
+                   lambda: thread.post(db.session, current_user, incident, form.body.data,
+                                       private_to=form.private_to.data or None, now=utcnow()))
 
 
 @bp.post("/incidents/<uuid:incident_id>/progress")
@@ -364,14 +359,21 @@ def report_progress(incident_id):
     form = ProgressForm()
     _checked(form)
     state = request.form.get("state", "")
+    done = {"handed_back": "Handed back: other responders are being asked.",
+            "covered": "Noted: you have it covered."}.get(state, "Your progress is in the conversation.")
+    return _posted(incident, viewer, "progress_form", form, done,
+                   lambda: thread.report_progress(db.session, current_user, incident, state, form.body.data,
+                                                  help_type=form.help_type.data or None, now=utcnow()))
+
+
+def _posted(incident, viewer, name: str, form: FlaskForm, done: str, action):
+    """Run a posting action; on bad input show the page again with the form's text and errors (422)."""
     try:
-        thread.report_progress(db.session, current_user, incident, state, form.body.data,
-                               help_type=form.help_type.data or None, now=utcnow())
+        action()
     except ValidationError as exc:
         _show_errors(form, exc)
-        return _workspace(incident, viewer, status=422, progress_form=form)
-    flash({"handed_back": "Handed back: other responders are being asked.",
-           "covered": "Noted: you have it covered."}.get(state, "Your progress is in the conversation."))
+        return _workspace(incident, viewer, status=422, **{name: form})
+    flash(done)
     return _back(incident.id, "thread")
 
 
