@@ -218,12 +218,15 @@ def thread(session: Session, user: User, incident: Incident, *, now: datetime) -
 
 def unread_counts(session: Session, user: User, incidents: list[Incident]) -> dict[uuid.UUID, int]:
     """For each incident whose thread `user` may read, how many posts by others they have not read.
-    Reads no ciphertext: lists and the home page call it for many incidents at once."""
+    Reads no ciphertext: lists and the home page call it for many incidents at once. Coordinators
+    count only the cases they take part in (as for notices), not every case of the network."""
     parties = {i.id: p for i in incidents if (p := party_of(session, user, i)) is not None}
     if not parties:
         return {}
     read = dict(session.execute(select(ThreadReader.incident_id, ThreadReader.read_at)
                                 .where(ThreadReader.user_id == user.id, ThreadReader.incident_id.in_(parties))).all())
+    if user.is_coordinator:
+        parties = {incident_id: party for incident_id, party in parties.items() if incident_id in read}
     counts = dict.fromkeys(parties, 0)
     posts = session.scalars(select(Message).where(Message.incident_id.in_(parties)))
     for post in posts:

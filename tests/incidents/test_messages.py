@@ -156,6 +156,11 @@ def test_unread_counts_follow_what_each_may_read(make, session, net, now):
     assert messages.unread_counts(session, net.reporter, [net.incident]) == {net.incident.id: 0}
     messages.thread(session, a, net.incident, now=now + timedelta(seconds=1))
     assert messages.unread_counts(session, a, [net.incident]) == {net.incident.id: 0}
+    # Coordinators count the cases they take part in only.
+    assert messages.unread_counts(session, net.coordinator, [net.incident]) == {}
+    messages.thread(session, net.coordinator, net.incident, now=now + timedelta(seconds=1))
+    messages.post(session, net.reporter, net.incident, "three", now=now + timedelta(seconds=2))
+    assert messages.unread_counts(session, net.coordinator, [net.incident]) == {net.incident.id: 1}
 
 
 def test_posting_is_rate_limited_per_person(app, session, net, now, monkeypatch):
