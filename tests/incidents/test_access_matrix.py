@@ -159,6 +159,25 @@ def test_api_thread(world, role):
     assert read.status_code == 200 and f"from the {role}" in [p["body"] for p in read.json]
 
 
+# Per role: POST progress, POST a contact request, PUT mute, PUT history (the accepted responder is B;
+# the incident already discloses its contact, so B's request is a 409).
+THREAD_ACTIONS = {
+    "reporter": (403, 403, 204, 204), "other_org": (404,) * 4, "asked": (404,) * 4,
+    "accepted": (201, 409, 204, 403), "other_responder": (404,) * 4, "coordinator": (403, 403, 204, 403),
+    "anonymous": (401,) * 4,
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_api_thread_actions(world, role):
+    base, headers = f"/api/v1/incidents/{world.net.incident.id}", world.headers(role)
+    calls = (world.client.post(f"{base}/progress", headers=headers, json={"state": "progress", "body": "On it"}),
+             world.client.post(f"{base}/contact-requests", headers=headers),
+             world.client.put(f"{base}/thread/mute", headers=headers, json={"muted": True}),
+             world.client.put(f"{base}/thread/history", headers=headers, json={"shared": True}))
+    assert tuple(c.status_code for c in calls) == THREAD_ACTIONS[role]
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_web_thread(world, role):
     messages.post(world.session, world.net.reporter, world.net.incident, "CANARY thread text",
