@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from solidarity import audit
@@ -36,6 +36,7 @@ from solidarity.matching.models import Match, MatchStatus
 from solidarity.members.access import is_locked_down
 from solidarity.members.models import Organisation, Role, User, Vetting
 from solidarity.notify import segments
+from solidarity.notify.models import Delivery, Notification
 from solidarity.notify.outbox import enqueue
 from solidarity.records import parse_id
 
@@ -210,6 +211,7 @@ def thread(session: Session, user: User, incident: Incident, *, now: datetime) -
                    m.author_id != user.id and (read_at is None or m.created_at > read_at)) for m in visible]
     with one_transaction(session):
         reader.read_at = max([now, *(m.created_at for m in visible)])
+        _cancel_waiting_notice(session, reader, now=now)
         if party.viewer is Viewer.coordinator:
             audit.record(session, user, "thread.read", incident, at=now, posts=len(visible))
         session.commit()
@@ -559,6 +561,18 @@ def _notify(session: Session, incident: Incident, message: Message, *, author: U
         reader.notice_at = due
         queued += len(rows)
     return queued
+
+
+def _cancel_waiting_notice(session: Session, reader: ThreadReader, *, now: datetime) -> None:
+    """A notice still waiting for the end of its burst's window is pointless once the person has read
+    the thread: it is withdrawn (never claimed by a worker: it is not due yet)."""
+    if reader.notice_at is None or reader.notice_at <= now:
+        return
+    session.execute(delete(Notification).where(
+        Notification.user_id == reader.user_id, Notification.incident_id == reader.incident_id,
+        Notification.template == NOTICE, Notification.status == Delivery.queued, Notification.attempts == 0,
+        Notification.next_attempt_at > now))
+    reader.notice_at = now  # the window goes on from the reading: the next post is told at its end
 
 
 # -- Retention ------------------------------------------------------------------------------------

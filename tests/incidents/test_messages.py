@@ -127,6 +127,17 @@ def test_notices_carry_no_text_and_a_burst_is_one_per_person_per_window(app, mak
     assert max(r.next_attempt_at for r in notices(session, a)) == now + 3 * window
 
 
+def test_reading_the_thread_withdraws_a_notice_still_waiting(app, make, session, net, now):
+    a = make.admin_of(net.a)
+    window = timedelta(seconds=app.config["MESSAGE_NOTIFY_BATCH_SECONDS"])
+    messages.post(session, net.reporter, net.incident, "first", now=now)
+    messages.post(session, net.reporter, net.incident, "second", now=now + timedelta(minutes=1))
+    assert {r.next_attempt_at for r in notices(session, a)} == {now, now + window}
+    messages.thread(session, a, net.incident, now=now + timedelta(minutes=2))
+    assert {r.next_attempt_at for r in notices(session, a)} == {now}  # the one already due stays
+    assert {r.next_attempt_at for r in notices(session, make.admin_of(net.d))} == {now, now + window}
+
+
 def test_a_muted_case_sends_no_notice(make, session, net, now):
     a = make.admin_of(net.a)
     messages.set_muted(session, a, net.incident, True, now=now)
