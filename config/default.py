@@ -86,6 +86,10 @@ PHONE_CODES_PER_HOUR = 3
 # escalation waves wait until the window has room, so a coordinator can look first.
 FANOUT_MAX_MESSAGES = 300
 FANOUT_WINDOW_SECONDS = 3600
+# The case conversation (incidents/messages.py): posts per person within the window, by web, API
+# and SMS together (progress reports and contact requests count too). Over it: 429, nothing posted.
+MESSAGE_RATE_LIMIT_COUNT = 30
+MESSAGE_RATE_LIMIT_SECONDS = 600
 
 # -- Whom to call when the service cannot help --------------------------------------------------------
 # The network's emergency number (coordinators, day and night), e.g. "+254 700 000 000". Shown on the
@@ -95,6 +99,9 @@ FANOUT_WINDOW_SECONDS = 3600
 EMERGENCY_CONTACT = ""
 
 # -- The domain ---------------------------------------------------------------------------------
+# "New message on case K7QF" is sent to a person at most once per this many seconds per case: the
+# first post of a burst is told at once, the rest once when the window ends (one notice for all).
+MESSAGE_NOTIFY_BATCH_SECONDS = 300
 HELP_TYPES = ["legal", "communications", "diplomatic", "digital_security", "emergency_funds", "relocation"]
 EXTRA_HELP_TYPES: list[str] = []  # appended to HELP_TYPES, e.g. ["psychosocial"]
 LANGUAGES = ["en", "fr", "es", "ar", "ru", "sw", "pt"]  # interface and message languages shipped

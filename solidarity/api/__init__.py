@@ -36,7 +36,15 @@ class SolidarityApi(Api):
 
 
 def init_app(app: Flask) -> None:
-    from solidarity.api import incident_work, incidents, notifications, offers, organisations, webhooks
+    from solidarity.api import (
+        incident_thread,  # noqa: F401 - its routes join incident_work.blp
+        incident_work,
+        incidents,
+        notifications,
+        offers,
+        organisations,
+        webhooks,
+    )
     from solidarity.api import indicators as indicators_api
     from solidarity.api import playbook as playbook_api
 

@@ -18,7 +18,7 @@ blp = Blueprint("incident_work_api", __name__, url_prefix="/api/v1/incidents",
 
 _MEANING = {401: "no valid bearer token", 403: "you may see this but not do that",
             404: "no such record, or not one you may know of", 409: "not allowed in the current status",
-            422: "invalid input; each error names its field"}
+            422: "invalid input; each error names its field", 429: "too many posts in a short time; nothing written"}
 
 
 def errors(*codes: int):

@@ -1,4 +1,5 @@
-"""What an inbound SMS does, once its Twilio signature is checked: answer, opt out or in, report.
+"""What an inbound SMS does, once its Twilio signature is checked: answer, opt out or in, report,
+or write to a case's conversation (`K7QF <text>`).
 
 No Flask here: `handle` takes the sender's number and the text and returns the reply text (or None
 for no reply), so the rules are tested without HTTP. Each branch is one service call (and so one
@@ -18,6 +19,7 @@ from solidarity import audit, metrics
 from solidarity.errors import Conflict, DomainError, Forbidden, NotFound, RateLimited
 from solidarity.escalation import checkins
 from solidarity.extensions import settings
+from solidarity.incidents import messages as thread
 from solidarity.incidents import service as incidents
 from solidarity.incidents.models import Incident
 from solidarity.matching.models import PENDING, Match
@@ -60,6 +62,11 @@ def handle(session: Session, phone: str, body: str, *, now: datetime) -> str | N
         return messages.reply("phone_confirmed" if confirmed else "received")
     if len(users) < len(found):
         _record_untrusted(session, found, command, now=now)
+    if users and command.kind in ("unknown", "intake"):
+        # `K7QF <text>`: a message to that case's conversation (incidents/messages.py).
+        posted = thread.post_by_sms(session, users, body, now=now, only_if_reader=command.kind == "intake")
+        if posted is not None:
+            return messages.reply(posted[0], _language(users), ref=posted[1])
     if command.kind == "intake":
         return _intake(session, users, command, now=now)
     if not users:

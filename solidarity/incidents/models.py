@@ -5,7 +5,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from solidarity.clock import utcnow
@@ -74,6 +74,9 @@ class Incident(KeyHolder, db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The reporter's choice: responders who accept later read the conversation from its start,
+    # not only from their acceptance on (incidents/messages.py).
+    thread_history_shared: Mapped[bool] = mapped_column(Boolean, default=False)
 
     organisation: Mapped[Organisation] = relationship()
     reported_by: Mapped[User | None] = relationship(foreign_keys=[reported_by_id])
@@ -138,3 +141,67 @@ class TimelineEntry(db.Model):
 
     def key_holder(self) -> Incident:
         return self.incident
+
+
+class Message(db.Model):
+    """One post in an incident's conversation (incidents/messages.py). `body` is encrypted with the
+    incident's key; `private_to_id` set makes it a private line between the reporting organisation
+    and that one responder organisation. `kind` says what the post is (a message, a responder's
+    progress, covered or handed back, a contact request or decision); `help_type` the need it is about.
+    """
+
+    __tablename__ = "incident_messages"
+    # `seq` orders a thread (posts of one instant too); unique, so two writers cannot share a place.
+    __table_args__ = (UniqueConstraint("incident_id", "seq"),
+                      Index("ix_incident_messages_author", "author_id", "created_at"))
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20), default="message")
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))  # None once retention erased it
+    author_organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))
+    author_role: Mapped[str] = mapped_column(String(20))  # reporter | responder | coordinator
+    private_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))
+    help_type: Mapped[str | None] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(8), default="web")  # web | api | sms
+    body_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    incident: Mapped[Incident] = relationship()
+    author_organisation: Mapped[Organisation | None] = relationship(foreign_keys=[author_organisation_id])
+    private_to: Mapped[Organisation | None] = relationship(foreign_keys=[private_to_id])
+
+    body = Encrypted()
+
+    def key_holder(self) -> Incident:
+        return self.incident
+
+
+class ThreadReader(db.Model):
+    """One person's place in one conversation: what they read last, whether they muted it, and
+    when their latest "new message" notice went (or is due), so a burst is told once."""
+
+    __tablename__ = "incident_thread_readers"
+
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"),
+                                                   primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
+                                               index=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    muted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ContactShare(db.Model):
+    """A responder's request to learn the reporter's contact person, and the reporter's decision.
+    The conversation holds the history; this row is the current answer the case page reads."""
+
+    __tablename__ = "incident_contact_shares"
+
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"),
+                                                   primary_key=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))  # requested | granted | refused
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,7 +6,8 @@ in backups too, becomes unreadable) and the ciphertext columns are nulled. What 
 indicators and identifies no one: threat type, severity, country and region, needs, dates, status,
 the reference, the timeline's kinds and codes, and the after-action ratings (they feed matching).
 Who acted on the timeline (a user id; names are not stored there) and who wrote each review are
-forgotten. Each erasure is an audit event.
+forgotten. The conversation's posts keep their kinds and dates; their text and authors go. Each
+erasure is an audit event.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from solidarity import audit
 from solidarity.extensions import settings
+from solidarity.incidents import messages
 from solidarity.incidents.models import Incident, Status
 from solidarity.matching.models import Review
 
@@ -62,6 +64,7 @@ def erase(session: Session, incident: Incident, *, now: datetime) -> None:
             review.note_ct = None
             notes += 1
         review.author_id = None
+    notes += messages.erase(session, incident)
     incident.summary_ct = incident.details_ct = None
     incident.contact_user_id = incident.reported_by_id = None
     if incident.data_key is not None:

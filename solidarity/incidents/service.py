@@ -29,6 +29,7 @@ from solidarity.incidents.models import (
     SEVERITIES,
     THREAT_TYPES,
     TRANSITIONS,
+    ContactShare,
     Incident,
     Need,
     NeedState,
@@ -798,6 +799,13 @@ def _entry_data(user: User, entry: TimelineEntry) -> dict[str, Any]:
     return data
 
 
+def _contact_granted(session: Session, user: User, incident: Incident) -> bool:
+    """Whether the reporter shared its contact person with `user`'s organisation on request
+    (incidents/messages.py, "Contacts on request")."""
+    share = session.get(ContactShare, (incident.id, user.organisation_id)) if user.organisation_id else None
+    return share is not None and share.state == "granted"
+
+
 def describe(session: Session, user: User, incident: Incident, *, secret: bool = False) -> dict[str, Any]:
     """The fields of `incident` that `user` may see, plus `viewer`. Encrypted ones only with `secret`."""
     own = _own_matches(session, user, incident)
@@ -805,6 +813,8 @@ def describe(session: Session, user: User, incident: Incident, *, secret: bool =
     if viewer is None:
         raise NotFound("no such incident", field="id")
     names = access.fields_for(viewer, incident)
+    if viewer is Viewer.accepted and _contact_granted(session, user, incident):
+        names = names | {"contact"}
     if not secret:
         names = names - access.SECRET
     shown = {name: _value(session, user, incident, name, viewer, own) for name in sorted(names)}

@@ -26,6 +26,7 @@ class MatchStatus(str, enum.Enum):
     declined = "declined"
     expired = "expired"
     completed = "completed"
+    handed_back = "handed_back"  # accepted, then given back by the responder: its capacity is free again
 
 
 PENDING = (MatchStatus.proposed, MatchStatus.notified)

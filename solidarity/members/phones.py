@@ -31,7 +31,7 @@ from solidarity import audit
 from solidarity.errors import RateLimited, ValidationError
 from solidarity.extensions import keyring, settings
 from solidarity.fields import blind_index
-from solidarity.members.access import is_locked_down
+from solidarity.members.access import may_act
 from solidarity.members.contact import phone_key
 from solidarity.members.models import PhoneClaim, User
 
@@ -106,7 +106,7 @@ def start(session: Session, actor: User | str, user: User, e164: str, *, now: da
         with session.no_autoflush:
             claim.phone = e164
     session.add(claim)
-    if not taken and not is_locked_down(user):
+    if not taken:  # the outbox asks may_act: nothing goes to a locked-down or suspended person
         outbox()(session, user, "phone_code", channel="sms", now=now, claim=str(claim.id))
     audit.record(session, actor, "user.phone_claimed", user, at=now)
     return claim
@@ -167,7 +167,7 @@ def confirm_by_sms(session: Session, phone: str, code: object, *, now: datetime)
         PhoneClaim.confirmed_at.is_(None), PhoneClaim.ended_at.is_(None), PhoneClaim.expires_at > now)))
     try:
         ok = any(_try(session, claim, cleaned, now=now) for claim in claims
-                 if _is_open(claim, now) and not is_locked_down(claim.user))
+                 if _is_open(claim, now) and may_act(claim.user))
     except IntegrityError:
         ok = False
         session.rollback()

@@ -84,6 +84,8 @@ SMS = {
     "case_paused": N_("Case {ref}: please pause and wait for a coordinator to contact you."),
     # Only the code and what it is for: sent to a number nobody has proven yet (members/phones.py).
     "phone_code": N_("Code to confirm this number: {code}. Enter it on your account page or reply with it."),
+    # A new post in a case's conversation (incidents/messages.py): never its text or who wrote it.
+    "thread_message": N_("New message on case {ref}. Sign in to read it."),
 }
 # Sent by email only, so not bound to one SMS segment.
 EMAIL_TEXTS = {
@@ -119,6 +121,11 @@ REPLIES = {
     "checkin_ok": N_("Check-in {ref} confirmed. Thank you; stay safe."),
     "no_checkin": N_("No single check-in waits for you. Reply OK and its code."),
     "phone_confirmed": N_("This number is confirmed. Thank you."),
+    # `K7QF <text>` to a case's conversation: the acknowledgement repeats none of the text.
+    "posted": N_("Posted to case {ref}."),
+    "too_long": N_("Too long for one SMS: please write on the web, case {ref}."),
+    "no_thread": N_("No conversation {ref} for you. Check the code."),
+    "not_posted": N_("Not posted to case {ref}. Please use the web."),
 }
 
 SUBJECTS = {
@@ -136,6 +143,7 @@ SUBJECTS = {
     "phone_code": N_("Your code to confirm a phone number"),
     "registration_attempt": N_("Someone tried to register with your email address"),
     "confirm_email": N_("Please confirm your email address"),
+    "thread_message": N_("New message on case {ref}"),
 }
 REQUEST_PARAGRAPHS = (
     N_("A member organisation asks for {help}. Case reference: {ref}."),
@@ -222,6 +230,10 @@ def _safe_values(params: Mapping[str, Any], gettext, language: str = DEFAULT_LAN
         wait = wait_in_words(float(params.get("wait_seconds") or 0), locale=language)
     except ValueError:
         wait = ""
+    try:  # the case page's id, for the email's link: a UUID or nothing
+        case = str(uuid.UUID(str(params.get("case"))))
+    except ValueError:
+        case = ""
     code = "".join(c for c in str(params.get("code") or "") if c.isascii() and c.isdigit())[:8]
     return {"ref": ref, "code": code, "help": help_name, "wait": wait,
             "capacity": str(capacity) if isinstance(capacity, int) else "?",
@@ -230,7 +242,7 @@ def _safe_values(params: Mapping[str, Any], gettext, language: str = DEFAULT_LAN
             "contact": _PHONE.sub("", str(params.get("contact") or "")).strip()[:24],
             "status": gettext(STATUS_NAMES.get(status, STATUS_OTHER)),
             "reason": gettext(REASONS.get(reason, REASON_OTHER)),
-            "refs": ", ".join(r for r in refs if r)}
+            "refs": ", ".join(r for r in refs if r), "case": case}
 
 
 def _fill(text: str, values: Mapping[str, str]) -> str:
@@ -269,6 +281,8 @@ def render_email(template: str, params: Mapping[str, Any], language: str, *,
     `confirm_link` confirms an applicant's address."""
     gettext = translations(language).gettext
     values = _safe_values(params, gettext)
+    if case_url is None and values["case"]:  # a notice that names its case in its parameters
+        case_url = f"{home_url.rstrip('/')}/incidents/{values['case']}"
     button = (_fill(gettext(OPEN_CASE_LABEL), values), case_url) if case_url else (gettext(SIGN_IN_LABEL), home_url)
     if template == "match_request":
         paragraphs = [_fill(gettext(p), values) for p in REQUEST_PARAGRAPHS]

@@ -7,6 +7,8 @@ from flask_login import current_user, login_required
 from solidarity.clock import utcnow
 from solidarity.escalation import todo
 from solidarity.extensions import db
+from solidarity.incidents import messages as thread
+from solidarity.incidents import service
 from solidarity.incidents.models import SEVERITIES
 from solidarity.notify import links, messages
 from solidarity.playbook.models import THREAT_LABELS
@@ -27,4 +29,12 @@ def index():
         return links.PATH + links.make_token(secret, links.AnswerLink(match.id, current_user.id, accept), now=now)
 
     return render_template("home.html", todo=found, answer_url=answer_url, due=lambda c: todo.checkin_due(c, now),
-                           severities=SEVERITIES, threat_labels=THREAT_LABELS, status_names=messages.STATUS_NAMES)
+                           severities=SEVERITIES, threat_labels=THREAT_LABELS, status_names=messages.STATUS_NAMES,
+                           **_unread())
+
+
+def _unread() -> dict:
+    """Cases with messages the person has not read (home/_unread.html)."""
+    found = service.list_incidents(db.session, current_user)
+    counts = thread.unread_counts(db.session, current_user, found)
+    return {"unread_cases": [(i, counts[i.id]) for i in found if counts.get(i.id)]}

@@ -33,9 +33,11 @@ from solidarity.extensions import db
 from solidarity.geo import country_name
 from solidarity.http import intake_allowances, within_allowances
 from solidarity.incidents import access, reviews, service, workspace
+from solidarity.incidents import messages as thread
 from solidarity.incidents.models import DISCLOSABLE, SEVERITIES, THREAT_TYPES
 from solidarity.incidents.service import IncidentDraft
 from solidarity.matching.models import RATINGS
+from solidarity.members.models import Organisation
 from solidarity.playbook.models import THREAT_LABELS
 
 bp = Blueprint("incidents", __name__)
@@ -92,9 +94,7 @@ class IncidentForm(FlaskForm):
             contact_user_id=self.contact_user_id.data or None, channel="web")
 
     def show_errors(self, exc: ValidationError) -> None:
-        for error in exc.errors:
-            target = self._fields.get(error.field)
-            (target.errors if target is not None else self.form_errors).append(error.message)
+        _show_errors(self, exc)
 
 
 class ActionForm(FlaskForm):
@@ -117,6 +117,28 @@ class ReviewForm(FlaskForm):
     subject_organisation_id = HiddenField()
     rating = StringField()  # radio buttons written out in the template, one per rating
     note = TextAreaField("A short note (optional)", render_kw={"rows": 2, "maxlength": reviews.NOTE_MAX})
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField("Write to the case", render_kw={"rows": 3, "maxlength": thread.BODY_MAX})
+    # Choices come from the service (who may be written to privately); it checks the value.
+    private_to = SelectField("Who can read it", validate_choice=False)
+
+
+class ProgressForm(FlaskForm):
+    help_type = SelectField("For", validate_choice=False)
+    body = TextAreaField("What we are doing", render_kw={"rows": 3, "maxlength": thread.BODY_MAX})
+
+
+PROGRESS_STATES = {"progress": "Post progress", "covered": "We have it covered",
+                   "handed_back": "Hand it back (others are asked)"}
+
+
+def _show_errors(form: FlaskForm, exc: ValidationError) -> None:
+    """The service's errors next to the fields they name (the rest above the form)."""
+    for error in exc.errors:
+        target = form._fields.get(error.field)
+        (target.errors if target is not None else form.form_errors).append(error.message)
 
 
 def _checked(form: FlaskForm) -> None:
@@ -163,18 +185,20 @@ def index():
     found = service.list_incidents(db.session, current_user, status=status)
     rows = [service.describe(db.session, current_user, incident) for incident in found]
     return render_template("incidents/index.html", rows=rows, status=status, severities=SEVERITIES,
-                           country_name=country_name)
+                           country_name=country_name, unread=thread.unread_counts(db.session, current_user, found))
 
 
 @bp.get("/incidents/<uuid:incident_id>")
 @login_required
 def show(incident_id):
-    return _workspace(incident_id)
-
-
-def _workspace(incident_id, *, update_form: UpdateForm | None = None):
-    """The incident page; a small form sent back with a mistake comes back filled in, its error beside it."""
     incident, viewer = service.visible_incident(db.session, current_user, incident_id)
+    return _workspace(incident, viewer)
+
+
+def _workspace(incident, viewer, *, status: int = 200, update_form: UpdateForm | None = None,
+               message_form: MessageForm | None = None, progress_form: ProgressForm | None = None):
+    """The incident page. A small form sent back with a mistake (an update, a message, progress)
+    comes back filled in, its error beside it, with the status given (422)."""
     shown = service.reveal(db.session, current_user, incident, now=utcnow())
     manages = access.can_change_status(viewer)
     need_form = NeedForm()
@@ -193,7 +217,33 @@ def _workspace(incident_id, *, update_form: UpdateForm | None = None):
                            reviews_written=reviews.visible_reviews(db.session, current_user, incident),
                            ratings=RATINGS,
                            severities=SEVERITIES, country_name=country_name,
-                           disclosure_labels=DISCLOSURE_LABELS, threat_labels=THREAT_LABELS)
+                           disclosure_labels=DISCLOSURE_LABELS, threat_labels=THREAT_LABELS,
+                           **_conversation(incident, message_form, progress_form)), status
+
+
+def _conversation(incident, message_form: MessageForm | None, progress_form: ProgressForm | None) -> dict:
+    """What the page's conversation sections show (incidents/_thread.html); nothing for non-parties."""
+    party = thread.party_of(db.session, current_user, incident)
+    if party is None:
+        return {"party": None}
+    message_form = message_form or MessageForm(formdata=None)
+    lines = thread.private_lines(db.session, current_user, incident)
+    names = {o.id: "Only the reporting organisation" if party.viewer is access.Viewer.accepted else f"Only {o.name}"
+             for o in lines}
+    message_form.private_to.choices = _choices([("", "Everyone on the case"), *((str(k), v) for k, v in names.items())])
+    mine = [m.help_type for m in service.visible_matches(db.session, current_user, incident)
+            if m.status.value == "accepted" and m.organisation_id == current_user.organisation_id]
+    progress_form = progress_form or ProgressForm(formdata=None)
+    progress_form.help_type.choices = _choices((h, h.replace("_", " ")) for h in mine)
+    share = thread.contact_share(db.session, incident, current_user.organisation_id)
+    return {"party": party, "posts": thread.thread(db.session, current_user, incident, now=utcnow()),
+            "message_form": message_form, "progress_form": progress_form, "progress_states": PROGRESS_STATES,
+            "progress": thread.progress_for(db.session, current_user, incident), "works_on": mine,
+            "muted": thread.is_muted(db.session, current_user, incident),
+            "open_for_posts": incident.status in thread.OPEN_FOR_POSTS,
+            "history_shared": incident.thread_history_shared,
+            "contact_share": share, "contact_shares": thread.contact_shares(db.session, current_user, incident),
+            "org_name": lambda org_id: db.session.get(Organisation, org_id).name}
 
 
 def _back(incident_id, anchor: str):
@@ -216,7 +266,7 @@ def mark_step(incident_id, step_id):
 @bp.post("/incidents/<uuid:incident_id>/updates")
 @login_required
 def post_update(incident_id):
-    incident, _ = service.visible_incident(db.session, current_user, incident_id)
+    incident, viewer = service.visible_incident(db.session, current_user, incident_id)
     form = UpdateForm()
     _checked(form)
     try:
@@ -224,7 +274,7 @@ def post_update(incident_id):
     except ValidationError as exc:
         db.session.rollback()
         form.note.errors = [e.message for e in exc.errors]
-        return _workspace(incident.id, update_form=form), 422
+        return _workspace(incident, viewer, status=422, update_form=form)
     flash("Your update is on the timeline.")
     return _back(incident.id, "timeline")
 
@@ -289,3 +339,100 @@ def answer(match_id):
     else:
         flash("That did not go through; please try again.")
     return redirect(url_for("incidents.show", incident_id=match.incident_id))
+
+
+# -- The case conversation (incidents/messages.py) -----------------------------------------------------
+
+def _in_thread(incident_id):
+    """The incident, for someone who may read its conversation: everyone else gets 404 first,
+    before their input is looked at."""
+    incident, viewer = service.visible_incident(db.session, current_user, incident_id)
+    thread.require_party(db.session, current_user, incident)
+    return incident, viewer
+
+
+@bp.post("/incidents/<uuid:incident_id>/messages")
+@login_required
+def post_message(incident_id):
+    """Post to the thread or a private line. Bad input: the page again, with the text kept, 422."""
+    incident, viewer = _in_thread(incident_id)
+    form = MessageForm()
+    _checked(form)
+    return _posted(incident, viewer, "message_form", form, "Your message is in the conversation.",
+                   lambda: thread.post(db.session, current_user, incident, form.body.data,
+                                       private_to=form.private_to.data or None, now=utcnow()))
+
+
+@bp.post("/incidents/<uuid:incident_id>/progress")
+@login_required
+def report_progress(incident_id):
+    """A responder's progress, "covered" or "handed back" (the button pressed carries `state`)."""
+    incident, viewer = _in_thread(incident_id)
+    form = ProgressForm()
+    _checked(form)
+    state = request.form.get("state", "")
+    done = {"handed_back": "Handed back: other responders are being asked.",
+            "covered": "Noted: you have it covered."}.get(state, "Your progress is in the conversation.")
+    return _posted(incident, viewer, "progress_form", form, done,
+                   lambda: thread.report_progress(db.session, current_user, incident, state, form.body.data,
+                                                  help_type=form.help_type.data or None, now=utcnow()))
+
+
+def _posted(incident, viewer, name: str, form: FlaskForm, done: str, action):
+    """Run a posting action; on bad input show the page again with the form's text and errors (422)."""
+    try:
+        action()
+    except ValidationError as exc:
+        _show_errors(form, exc)
+        return _workspace(incident, viewer, status=422, **{name: form})
+    flash(done)
+    return _back(incident.id, "thread")
+
+
+def _flag(name: str) -> bool:
+    value = request.form.get(name)
+    if value not in ("0", "1"):
+        raise ValidationError(name, "must be 1 (yes) or 0 (no)")
+    return value == "1"
+
+
+@bp.post("/incidents/<uuid:incident_id>/thread/mute")
+@login_required
+def mute_thread(incident_id):
+    incident, _ = _in_thread(incident_id)
+    _checked(ActionForm())
+    muted = _flag("muted")
+    thread.set_muted(db.session, current_user, incident, muted, now=utcnow())
+    flash("You will not be told of new messages on this case." if muted else "You will be told of new messages.")
+    return _back(incident.id, "thread")
+
+
+@bp.post("/incidents/<uuid:incident_id>/thread/history")
+@login_required
+def share_history(incident_id):
+    incident, _ = _in_thread(incident_id)
+    _checked(ActionForm())
+    thread.set_history_shared(db.session, current_user, incident, _flag("shared"), now=utcnow())
+    flash("Saved: who reads the earlier conversation.")
+    return _back(incident.id, "thread")
+
+
+@bp.post("/incidents/<uuid:incident_id>/contact")
+@login_required
+def request_contact(incident_id):
+    incident, _ = _in_thread(incident_id)
+    _checked(ActionForm())
+    thread.request_contact(db.session, current_user, incident, now=utcnow())
+    flash("Asked: the reporting organisation decides whether to share its contact person.")
+    return _back(incident.id, "thread")
+
+
+@bp.post("/incidents/<uuid:incident_id>/contact/<uuid:org_id>")
+@login_required
+def decide_contact(incident_id, org_id):
+    incident, _ = _in_thread(incident_id)
+    _checked(ActionForm())
+    grant = _flag("share")
+    thread.decide_contact(db.session, current_user, incident, org_id, grant, now=utcnow())
+    flash("The contact person is shared." if grant else "The contact person is not shared.")
+    return _back(incident.id, "thread")

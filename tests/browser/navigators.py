@@ -60,6 +60,29 @@ class Nav:
     def play_steps(self) -> list[str]:
         return [t.strip() for t in self.page.locator("ol.steps > li .step-text").all_inner_texts()]
 
+    # -- an incident's conversation, for everyone on the case --
+    def open_incident(self, incident_id) -> Page:
+        self.goto(f"/incidents/{incident_id}")
+        expect(self.page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Incident "))
+        return self.page
+
+    def has_conversation(self) -> bool:
+        return self.page.get_by_role("heading", name="Conversation", exact=True).count() == 1
+
+    def write_message(self, text: str, *, to: str | None = None) -> None:
+        """Write to the open incident's conversation; `to` as offered under "Who can read it"."""
+        self.page.get_by_label("Write to the case").fill(text)
+        if to is not None:
+            self.page.get_by_label("Who can read it").select_option(label=to)
+        self.page.get_by_role("button", name="Send message").click()
+        expect(self.page.get_by_role("status").first).to_contain_text("Your message is in the conversation")
+
+    def conversation(self) -> list[tuple[str, str, str]]:
+        """(author, text, who can read it) of each post shown, oldest first."""
+        posts = self.page.locator("ol.posts > li")
+        return [(post.locator(".post-head b").inner_text(), post.locator(".post-body").inner_text().strip(),
+                 post.locator(".post-readers").inner_text()) for post in (posts.nth(i) for i in range(posts.count()))]
+
 
 class MemberNav(Nav):
     """A person of a member organisation."""

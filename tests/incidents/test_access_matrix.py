@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from solidarity.audit import AuditEvent
-from solidarity.incidents import access, service
+from solidarity.incidents import access, messages, service
 from solidarity.incidents.models import Status
 from solidarity.matching.models import MatchStatus
 from tests import factories
@@ -138,6 +138,60 @@ def test_api_answer_match(world, role, answer):
         assert response.json["status"] == {"accept": "accepted", "decline": "declined"}[answer]
     else:
         assert world.target.status is MatchStatus.notified
+
+
+# -- The case conversation (incidents/messages.py) ------------------------------------------------------
+
+THREAD_READERS = ("reporter", "accepted", "coordinator")  # asked, other_responder (asked only): nothing
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_api_thread(world, role):
+    path = f"/api/v1/incidents/{world.net.incident.id}/messages"
+    posted = world.client.post(path, headers=world.headers(role), json={"body": f"from the {role}"})
+    read = world.client.get(path, headers=world.headers(role))
+    if role == "anonymous":
+        assert posted.status_code == read.status_code == 401
+        return
+    if role not in THREAD_READERS:
+        assert posted.status_code == read.status_code == 404
+        assert "thread" not in posted.get_data(as_text=True)
+        return
+    assert posted.status_code == 201, posted.json
+    assert read.status_code == 200 and f"from the {role}" in [p["body"] for p in read.json]
+
+
+# Per role: POST progress, POST a contact request, PUT mute, PUT history (the accepted responder is B;
+# the incident already discloses its contact, so B's request is a 409).
+THREAD_ACTIONS = {
+    "reporter": (403, 403, 204, 204), "other_org": (404,) * 4, "asked": (404,) * 4,
+    "accepted": (201, 409, 204, 403), "other_responder": (404,) * 4, "coordinator": (403, 403, 204, 403),
+    "anonymous": (401,) * 4,
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_api_thread_actions(world, role):
+    base, headers = f"/api/v1/incidents/{world.net.incident.id}", world.headers(role)
+    calls = (world.client.post(f"{base}/progress", headers=headers, json={"state": "progress", "body": "On it"}),
+             world.client.post(f"{base}/contact-requests", headers=headers),
+             world.client.put(f"{base}/thread/mute", headers=headers, json={"muted": True}),
+             world.client.put(f"{base}/thread/history", headers=headers, json={"shared": True}))
+    assert tuple(c.status_code for c in calls) == THREAD_ACTIONS[role]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_web_thread(world, role):
+    messages.post(world.session, world.net.reporter, world.net.incident, "CANARY thread text",
+                  now=world.net.incident.created_at)
+    world.sign_in(role)
+    response = world.client.get(f"/incidents/{world.net.incident.id}")
+    if role in ("anonymous", "other_org"):
+        assert response.status_code in (302, 404)
+        return
+    page = response.get_data(as_text=True)
+    assert ("CANARY thread text" in page) is (role in THREAD_READERS)
+    assert ('id="thread"' in page) is (role in THREAD_READERS)
 
 
 # -- Web pages -------------------------------------------------------------------------------------------
