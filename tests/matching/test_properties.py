@@ -125,7 +125,10 @@ def _history(matches: list[Match], reviews: list[Review], now) -> History:
     recent = [m for m in matches if m.created_at >= now - timedelta(days=HISTORY_DAYS)]
     ratings = [r.rating for r in reviews
                if r.role is ReviewRole.reporter and r.created_at >= now - timedelta(days=HISTORY_DAYS)]
-    settled = [m for m in recent if m.status not in (MatchStatus.proposed, MatchStatus.notified)]
+    # A request still waiting is not settled; one handed back (incidents/messages.py) counts as
+    # neither asked nor accepted: the responder said so itself, and the next one was asked.
+    settled = [m for m in recent
+               if m.status not in (MatchStatus.proposed, MatchStatus.notified, MatchStatus.handed_back)]
     answered = [m for m in settled if m.status is not MatchStatus.expired and m.answered_at is not None]
     took = [(m.answered_at - m.created_at).total_seconds() for m in answered]
     return History(asked=len(settled),
