@@ -63,9 +63,10 @@ def test_one_code_sent_at_once_from_three_pending_sign_ins_signs_in_once(app, se
 def test_one_recovery_code_sent_at_once_is_spent_once(app, session, make, now):
     member = make.admin_of(make.org())
     code = make.enrol(member)[0]
+    member_id = member.id  # read here: the racing threads must not all refresh the test's session
 
     def use(_i):
-        return twofactor.verify(db.session, db.session.get(User, member.id), code, now=now)
+        return twofactor.verify(db.session, db.session.get(User, member_id), code, now=now)
 
     assert sorted(at_once(app, use, threads=3), key=str) == [None, None, "recovery_code"]
     assert audit.verify_chain(session) is None
