@@ -52,11 +52,21 @@ class Todo:
     requests: list[Request] = field(default_factory=list)
     cases: list[Case] = field(default_factory=list)
     checkins: list[CheckIn] = field(default_factory=list)
+    helping: list[Request] = field(default_factory=list)  # cases the organisation accepted, still open
     headline: Headline | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.requests or self.cases or self.checkins)
+        return not (self.requests or self.cases or self.checkins or self.helping)
+
+    def threads(self) -> tuple[list[Incident], dict[uuid.UUID, list[Match]]]:
+        """The incidents whose conversation this person takes part in, with the organisation's own
+        requests on each (for incidents.messages.unread_counts, without asking again)."""
+        own: dict[uuid.UUID, list[Match]] = {c.incident.id: [] for c in self.cases}
+        for r in self.helping:
+            own.setdefault(r.incident.id, []).append(r.match)
+        found = {c.incident.id: c.incident for c in self.cases} | {r.incident.id: r.incident for r in self.helping}
+        return list(found.values()), own
 
 
 def for_user(session: Session, user: User, *, now: datetime) -> Todo:
@@ -64,11 +74,19 @@ def for_user(session: Session, user: User, *, now: datetime) -> Todo:
     if user.organisation_id is None or not may_act(user):
         return Todo(headline=headline)
     org_id = user.organisation_id
-    requests = [Request(match, incident) for match, incident in session.execute(
-        select(Match, Incident).join(Incident, Incident.id == Match.incident_id)
-        .where(Match.organisation_id == org_id, Match.status.in_(PENDING), Incident.status.in_(ACTIVE))
-        .order_by(Incident.severity.desc(), Match.created_at, Match.id))
-        if access.viewer_of(user, incident, [match]) is access.Viewer.asked and access.can_answer(user, match)]
+    # One query for both: the requests waiting for an answer and the cases the organisation took.
+    requests: list[Request] = []
+    helping: list[Request] = []
+    for match, incident in session.execute(
+            select(Match, Incident).join(Incident, Incident.id == Match.incident_id)
+            .where(Match.organisation_id == org_id, Match.status.in_((*PENDING, *access.ANSWERED_YES)),
+                   Incident.status.in_(ACTIVE))
+            .order_by(Incident.severity.desc(), Match.created_at, Match.id)):
+        viewer = access.viewer_of(user, incident, [match])
+        if match.status in PENDING and viewer is access.Viewer.asked and access.can_answer(user, match):
+            requests.append(Request(match, incident))
+        elif match.status in access.ANSWERED_YES and viewer is access.Viewer.accepted:
+            helping.append(Request(match, incident))
     incidents = [i for i in session.scalars(
         select(Incident).where(Incident.organisation_id == org_id, Incident.status.in_(ACTIVE))
         .order_by(Incident.severity.desc(), Incident.created_at, Incident.id))
@@ -87,7 +105,7 @@ def for_user(session: Session, user: User, *, now: datetime) -> Todo:
         select(CheckIn).where(CheckIn.organisation_id == org_id, CheckIn.state.in_(OPEN))
         .order_by(CheckIn.next_due_at, CheckIn.id)))
     return Todo(requests=requests, cases=[Case(i, coming[i.id]) for i in incidents], checkins=checkins,
-                headline=headline)
+                helping=helping, headline=headline)
 
 
 def checkin_due(checkin: CheckIn, now: datetime) -> bool:

@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 from solidarity import audit
 from solidarity.errors import Conflict, DomainError, Forbidden, NotFound, RateLimited, ValidationError
 from solidarity.extensions import settings
-from solidarity.incidents import refs
+from solidarity.incidents import access, refs
 from solidarity.incidents.access import ANSWERED_YES, Viewer
 from solidarity.incidents.models import ContactShare, Incident, Message, NeedState, Status, ThreadReader
-from solidarity.incidents.service import add_to_timeline, find_by_ref, one_transaction, viewer_for
+from solidarity.incidents.service import add_to_timeline, find_by_ref, one_transaction
 from solidarity.matching.models import Match, MatchStatus
 from solidarity.members.access import may_act
 from solidarity.members.models import Organisation, Role, User
@@ -91,16 +91,19 @@ def _joined_at(own: list[Match]) -> datetime | None:
     return min(times) if times else None
 
 
-def party_of(session: Session, user: User, incident: Incident) -> Party | None:
-    """How `user` takes part in the thread of `incident`, or None if they may not read it."""
-    viewer = viewer_for(session, user, incident)
+def party_of(session: Session, user: User, incident: Incident, own: list[Match] | None = None) -> Party | None:
+    """How `user` takes part in the thread of `incident`, or None if they may not read it. `own`:
+    the requests to the user's organisation on this incident, when the caller loaded them already."""
+    if own is None:
+        own = _own_matches(session, user, incident)
+    viewer = access.viewer_of(user, incident, own)
     if viewer not in (Viewer.coordinator, Viewer.reporter, Viewer.accepted) or incident.erased_at is not None:
         return None
     if not may_act(user):  # the one access rule: disabled, locked down or suspended reads nothing
         return None
     since = None
     if viewer is Viewer.accepted and not incident.thread_history_shared:
-        since = _joined_at(_own_matches(session, user, incident))
+        since = _joined_at(own)
     return Party(viewer, user.organisation_id if viewer is not Viewer.coordinator else None, since)
 
 
@@ -212,13 +215,21 @@ def thread(session: Session, user: User, incident: Incident, *, now: datetime) -
     return shown
 
 
-def unread_counts(session: Session, user: User, incidents: list[Incident]) -> dict[uuid.UUID, int]:
+def unread_counts(session: Session, user: User, incidents: list[Incident],
+                  own: dict[uuid.UUID, list[Match]] | None = None) -> dict[uuid.UUID, int]:
     """For each incident whose thread `user` may read, how many posts by others they have not read.
-    Reads no ciphertext: lists and the home page call it for many incidents at once. Coordinators
-    count only the cases they take part in (as for notices), not every case of the network."""
-    parties = {i.id: p for i in incidents if (p := party_of(session, user, i)) is not None}
-    if not parties:
-        return {}
+    Reads no ciphertext: lists and the home page call it for many incidents at once, in a fixed
+    number of queries (`own`: the organisation's requests on each incident, if the caller has them).
+    Coordinators count only the cases they take part in (as for notices), not every case. The two
+    queries below run even for no incident (an empty IN is answered at once), so a page costs the
+    same number of statements whatever the person's cases."""
+    if own is None:
+        own = {i.id: [] for i in incidents}
+        if user.organisation_id is not None and incidents:  # one query for all, not one per incident
+            for match in session.scalars(select(Match).where(Match.incident_id.in_(own),
+                                                             Match.organisation_id == user.organisation_id)):
+                own[match.incident_id].append(match)
+    parties = {i.id: p for i in incidents if (p := party_of(session, user, i, own.get(i.id, []))) is not None}
     read = dict(session.execute(select(ThreadReader.incident_id, ThreadReader.read_at)
                                 .where(ThreadReader.user_id == user.id, ThreadReader.incident_id.in_(parties))).all())
     if user.is_coordinator:

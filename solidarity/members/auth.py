@@ -6,13 +6,13 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from solidarity import audit, metrics
 from solidarity.errors import Checks, Forbidden, NotFound
 from solidarity.members import phones
 from solidarity.members.access import access_state, may_act
-from solidarity.members.models import ApiToken, SignInSession, User
+from solidarity.members.models import ApiToken, Organisation, SignInSession, User
 from solidarity.members.passwords import check_strength, hash_password, needs_rehash, verify_password
 from solidarity.members.service import find_user_by_email
 
@@ -68,7 +68,11 @@ def start_session(session: Session, user: User, *, now: datetime) -> str:
 
 def load_session(session: Session, secret: str, *, now: datetime, idle: timedelta,
                  absolute: timedelta) -> User | None:
-    row = session.get(SignInSession, _digest(secret))
+    # Every page shows who is signed in, by name: the person, the organisation and the data key that
+    # decrypts both come in the same query as the session.
+    person = joinedload(SignInSession.user)
+    row = session.get(SignInSession, _digest(secret), options=[
+        person.joinedload(User.organisation).joinedload(Organisation.data_key), person.joinedload(User.data_key)])
     if row is None or row.ended_at is not None:
         return None
     # Checked on every request, so a lockdown or suspension ends a session that was somehow missed.

@@ -30,11 +30,15 @@ def index():
 
     return render_template("home.html", todo=found, answer_url=answer_url, due=lambda c: todo.checkin_due(c, now),
                            severities=SEVERITIES, threat_labels=THREAT_LABELS, status_names=messages.STATUS_NAMES,
-                           **_unread())
+                           **_unread(found))
 
 
-def _unread() -> dict:
-    """Cases with messages the person has not read (home/_unread.html)."""
-    found = service.list_incidents(db.session, current_user)
-    counts = thread.unread_counts(db.session, current_user, found)
-    return {"unread_cases": [(i, counts[i.id]) for i in found if counts.get(i.id)]}
+def _unread(found: todo.Todo) -> dict:
+    """Cases with messages the person has not read (incidents/_unread.html): for members those on
+    the to-do list (their own and those they help with), for coordinators those they take part in."""
+    if current_user.is_coordinator:
+        incidents, own = service.list_incidents(db.session, current_user), None
+    else:
+        incidents, own = found.threads()
+    counts = thread.unread_counts(db.session, current_user, incidents, own)
+    return {"unread_cases": [(i, counts[i.id]) for i in incidents if counts.get(i.id)]}
