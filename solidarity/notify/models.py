@@ -59,7 +59,10 @@ class Notification(db.Model):
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),
-                      Index("ix_notifications_lease", "status", "lease_until"))
+                      Index("ix_notifications_lease", "status", "lease_until"),
+                      # The fan-out cap counts one template's rows of the last window: it reads the
+                      # window, never the table's whole history (incidents.service.fanout_spent).
+                      Index("ix_notifications_template_created", "template", "created_at", "incident_id"))
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
