@@ -57,6 +57,9 @@ class Match(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship()
+    # Declared so that one flush writes an incident before the matches asked for it (the unit of
+    # work orders tables by relationships): intake writes everything in its commit's single flush.
+    incident = relationship("Incident")
 
 
 class ReviewRole(str, enum.Enum):

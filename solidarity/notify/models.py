@@ -87,6 +87,9 @@ class Notification(db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+    # Declared so that one flush writes the incident and the match before their notifications.
+    incident = relationship("Incident")
+    match = relationship("Match")
 
 
 class InboundSms(KeyHolder, db.Model):
