@@ -95,7 +95,8 @@ def test_sign_in_is_refused_with_the_answer_a_wrong_password_gets(app, session, 
     assert _without_tokens(right.get_data(as_text=True)) == _without_tokens(wrong.get_data(as_text=True))
     assert "Email or password is wrong." in right.get_data(as_text=True)
     # The coordinators learn from the audit trail that the right password was used.
-    refused = session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.login_failed")).all()
+    refused = session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.login_failed")
+                              .order_by(AuditEvent.id)).all()
     assert [e.details.get("refused") for e in refused] == [None, state]
 
 
