@@ -236,9 +236,9 @@ def _ask_all(session: Session, incident: Incident, needs: list[Need], *, limit: 
     the rows are written once, batched per table, by the commit's flush: nothing pending changes
     what the ranking sees (it reads other incidents' matches and the organisations' offers).
     `asked` (organisations already asked) is given when it is known: empty for a new incident."""
+    profiles = [_profile(session, incident, need, asked=asked) for need in needs]  # sees pending matches
     with session.no_autoflush:
-        ranked = [rank(session, _profile(session, incident, need, asked=asked), limit=limit, now=now)
-                  for need in needs]
+        ranked = [rank(session, profile, limit=limit, now=now) for profile in profiles]
         people = _active_users(session, [c.organisation_id for found in ranked for c in found])
     asks = []
     for need, candidates in zip(needs, ranked, strict=True):
