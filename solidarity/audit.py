@@ -88,6 +88,7 @@ def _append(session: Session) -> None:
     if not pending:
         return
     if is_postgres(session):
+        session.flush()  # the transaction's own rows first: the chain's lock is held for its append only
         session.execute(text("SELECT pg_advisory_xact_lock(7170001)"))
     else:
         write_lock(session)

@@ -19,8 +19,9 @@ def parse_id(value: Any, what: str, field: str = "id") -> uuid.UUID:
         raise NotFound(f"no such {what}", field=field) from exc
 
 
-def get_or_404(session: Session, model: type[Row], value: Any, what: str, field: str = "id") -> Row:
-    row = session.get(model, parse_id(value, what, field))
+def get_or_404(session: Session, model: type[Row], value: Any, what: str, field: str = "id", *,
+               options: tuple = ()) -> Row:
+    row = session.get(model, parse_id(value, what, field), options=list(options))
     if row is None:
         raise NotFound(f"no such {what}", field=field)
     return row

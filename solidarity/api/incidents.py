@@ -56,10 +56,11 @@ class Incidents(MethodView):
         carries Retry-After (seconds); a report refused for its input does not count against the limit."""
         user = current_api_user()
         draft = IncidentDraft(**data, channel="api")
+        checked = []  # validate_draft's answer, for file_incident not to ask it again
         incident = within_allowances(
             intake_allowances(user),
-            validate=lambda: service.validate_draft(db.session, user, draft, now=utcnow()),
-            act=lambda: service.file_incident(db.session, user, draft, now=utcnow()))
+            validate=lambda: checked.append(service.validate_draft(db.session, user, draft, now=utcnow())),
+            act=lambda: service.file_incident(db.session, user, draft, now=utcnow(), checked=checked[0]))
         return service.reveal(db.session, user, incident, now=utcnow())
 
 

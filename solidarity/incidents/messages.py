@@ -31,7 +31,7 @@ from solidarity.extensions import settings
 from solidarity.incidents import access, refs
 from solidarity.incidents.access import ANSWERED_YES, Viewer
 from solidarity.incidents.models import ContactShare, Incident, Message, NeedState, Status, ThreadReader
-from solidarity.incidents.service import add_to_timeline, find_by_ref, one_transaction
+from solidarity.incidents.service import add_to_timeline, commit_keeping, find_by_ref, one_transaction
 from solidarity.matching.models import Match, MatchStatus
 from solidarity.members.access import may_act
 from solidarity.members.models import Organisation, Role, User
@@ -211,7 +211,7 @@ def thread(session: Session, user: User, incident: Incident, *, now: datetime) -
         _cancel_waiting_notice(session, reader, now=now)
         if party.viewer is Viewer.coordinator:
             audit.record(session, user, "thread.read", incident, at=now, posts=len(visible))
-        session.commit()
+        commit_keeping(session)  # the page goes on to show the incident read so far
     return shown
 
 

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, scoped_session, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from solidarity import audit, metrics
 from solidarity.errors import Checks, Conflict, DecryptionError, Forbidden, NotFound, RateLimited, ValidationError
@@ -198,57 +199,86 @@ def add_to_timeline(incident: Incident, kind: str, at: datetime, *, actor: User 
     return entry
 
 
-def _active_users(session: Session, org_id: uuid.UUID) -> list[User]:
-    """An organisation's active people, admins first (they decide whether to take a case)."""
-    users = session.scalars(select(User).where(User.organisation_id == org_id, User.active.is_(True)))
-    return sorted(users, key=lambda u: (u.role is not Role.org_admin, u.created_at, str(u.id)))
+def _active_users(session: Session, org_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[User]]:
+    """Each organisation's active people, admins first (they decide whether to take a case). One
+    query for all the organisations, their organisation loaded with them (may_act reads it)."""
+    found: dict[uuid.UUID, list[User]] = {org_id: [] for org_id in org_ids}
+    if org_ids:
+        users = session.scalars(select(User).options(joinedload(User.organisation))
+                                .where(User.organisation_id.in_(set(org_ids)), User.active.is_(True)))
+        for user in users:
+            found[user.organisation_id].append(user)
+    for people in found.values():
+        people.sort(key=lambda u: (u.role is not Role.org_admin, u.created_at, str(u.id)))
+    return found
 
 
-def _notify_org(session: Session, org_id: uuid.UUID, template: str, *, now: datetime, incident: Incident,
+def _notify_org(session: Session, people: list[User], template: str, *, now: datetime, incident: Incident,
                 match: Match | None = None, **params: Any) -> int:
     return sum(len(enqueue(session, user, template, now=now, incident=incident, match=match, **params))
-               for user in _active_users(session, org_id))
+               for user in people)
 
 
-def _profile(session: Session, incident: Incident, need: Need) -> NeedProfile:
-    asked = session.scalars(select(Match.organisation_id).where(Match.incident_id == incident.id,
-                                                                Match.help_type == need.help_type))
+def _profile(session: Session, incident: Incident, need: Need, *, asked: frozenset | None = None) -> NeedProfile:
+    if asked is None:
+        asked = frozenset(session.scalars(select(Match.organisation_id).where(Match.incident_id == incident.id,
+                                                                              Match.help_type == need.help_type)))
     return NeedProfile(help_type=need.help_type, country=incident.country, region=incident.region,
                        languages=tuple(incident.organisation.languages or ()),
-                       reporter_id=incident.organisation_id, exclude=frozenset(asked))
+                       reporter_id=incident.organisation.id, exclude=asked)  # organisation_id waits for the flush
+
+
+def _ask_all(session: Session, incident: Incident, needs: list[Need], *, limit: int, now: datetime,
+             asked: frozenset | None = None) -> list[list[Match]]:
+    """Ask up to `limit` organisations not yet asked for each need: match rows, timeline, notifications.
+
+    Reads first (one ranking per need, then everyone to notify in one query) with autoflush off, so
+    the rows are written once, batched per table, by the commit's flush: nothing pending changes
+    what the ranking sees (it reads other incidents' matches and the organisations' offers).
+    `asked` (organisations already asked) is given when it is known: empty for a new incident."""
+    profiles = [_profile(session, incident, need, asked=asked) for need in needs]  # sees pending matches
+    with session.no_autoflush:
+        ranked = [rank(session, profile, limit=limit, now=now) for profile in profiles]
+        people = _active_users(session, [c.organisation_id for found in ranked for c in found])
+    asks = []
+    for need, candidates in zip(needs, ranked, strict=True):
+        matches = [Match(id=uuid.uuid4(), incident_id=incident.id, help_type=need.help_type,
+                         organisation_id=c.organisation_id, offer_id=c.offer_id, wave=need.wave, score=c.score,
+                         reasons=list(c.reasons), status=MatchStatus.proposed, created_at=now)
+                   for c in candidates]
+        session.add_all(matches)
+        add_to_timeline(incident, "matched", now, help_type=need.help_type, wave=need.wave,
+                  candidates=[{"organisation_id": str(m.organisation_id), "score": m.score, "reasons": m.reasons}
+                              for m in matches])
+        messages = 0
+        for match in matches:
+            sent = _notify_org(session, people[match.organisation_id], "match_request", now=now, incident=incident,
+                               match=match, ref=incident.ref, help_type=need.help_type)
+            if sent:
+                match.status = MatchStatus.notified
+            messages += sent
+        if matches:
+            add_to_timeline(incident, "notified", now, help_type=need.help_type, wave=need.wave,
+                      organisations=sum(m.status is MatchStatus.notified for m in matches), messages=messages)
+        asks.append(matches)
+    return asks
 
 
 def _ask(session: Session, incident: Incident, need: Need, *, limit: int, now: datetime) -> list[Match]:
-    """Ask up to `limit` organisations not yet asked for `need`: match rows, timeline, notifications."""
-    candidates = rank(session, _profile(session, incident, need), limit=limit, now=now)
-    matches = [Match(id=uuid.uuid4(), incident_id=incident.id, help_type=need.help_type,
-                     organisation_id=c.organisation_id, offer_id=c.offer_id, wave=need.wave, score=c.score,
-                     reasons=list(c.reasons), status=MatchStatus.proposed, created_at=now)
-               for c in candidates]
-    session.add_all(matches)
-    add_to_timeline(incident, "matched", now, help_type=need.help_type, wave=need.wave,
-              candidates=[{"organisation_id": str(m.organisation_id), "score": m.score, "reasons": m.reasons}
-                          for m in matches])
-    messages = 0
-    for match in matches:
-        sent = _notify_org(session, match.organisation_id, "match_request", now=now, incident=incident,
-                           match=match, ref=incident.ref, help_type=need.help_type)
-        if sent:
-            match.status = MatchStatus.notified
-        messages += sent
-    if matches:
-        add_to_timeline(incident, "notified", now, help_type=need.help_type, wave=need.wave,
-                  organisations=sum(m.status is MatchStatus.notified for m in matches), messages=messages)
-    return matches
+    """Ask up to `limit` organisations not yet asked for `need` (a later wave)."""
+    return _ask_all(session, incident, [need], limit=limit, now=now)[0]
 
 
 def fanout_spent(session: Session, org_id: uuid.UUID, *, now: datetime) -> bool:
     """Whether requests for help sent for `org_id`'s incidents reached FANOUT_MAX_MESSAGES within
     FANOUT_WINDOW_SECONDS: a cap on how far one (possibly compromised) reporter can reach."""
     since = now - timedelta(seconds=float(settings()["FANOUT_WINDOW_SECONDS"]))
-    sent = session.scalar(select(func.count(Notification.id)).join(Incident, Incident.id == Notification.incident_id)
-                          .where(Incident.organisation_id == org_id, Notification.template == "match_request",
-                                 Notification.created_at > since))
+    # The window first (ix_notifications_template_created), the organisation through its incidents'
+    # ids (ix_incidents_organisation_id): the count reads the last window, never the whole history.
+    sent = session.scalar(select(func.count()).select_from(Notification)
+                          .where(Notification.template == "match_request", Notification.created_at > since,
+                                 Notification.incident_id.in_(select(Incident.id)
+                                                              .where(Incident.organisation_id == org_id))))
     return sent >= int(settings()["FANOUT_MAX_MESSAGES"])
 
 
@@ -258,6 +288,21 @@ def _exhaust(incident: Incident, need: Need, *, now: datetime, reason: str) -> N
 
 
 # -- Filing ---------------------------------------------------------------------------------------
+
+def commit_keeping(session: Session) -> None:
+    """Commit without expiring what the transaction wrote and read, for a caller that goes on to show
+    what it has just written (the incident it filed, the page whose reading it noted): expired, all
+    of it would be read back row by row (incident, needs, timeline, organisations and data keys: a
+    dozen statements or more) only to find what is already in memory. No column of these rows is
+    filled in by the database; what others commit meanwhile shows on the next request, as it would
+    a moment later anyway."""
+    target = session() if isinstance(session, scoped_session) else session  # Flask-SQLAlchemy's proxy
+    keep, target.expire_on_commit = target.expire_on_commit, False
+    try:
+        target.commit()
+    finally:
+        target.expire_on_commit = keep
+
 
 def validate_draft(session: Session, reporter: User, draft: IncidentDraft, *, now: datetime) -> dict[str, Any]:
     """The draft's cleaned values, or a ValidationError naming every failing field. Writes nothing.
@@ -286,13 +331,16 @@ def validate_draft(session: Session, reporter: User, draft: IncidentDraft, *, no
             "contact": contact, "channel": channel, "play": play}
 
 
-def file_incident(session: Session, reporter: User, draft: IncidentDraft, *, now: datetime) -> Incident:
+def file_incident(session: Session, reporter: User, draft: IncidentDraft, *, now: datetime,
+                  checked: dict[str, Any] | None = None) -> Incident:
     """File an incident for the reporter's organisation and ask the first wave for each need.
 
     Every field is checked at once (ValidationError names each failing one). One commit: incident,
-    needs, matches, timeline, notifications and audit event, or nothing at all.
+    needs, matches, timeline, notifications and audit event, or nothing at all. `checked` is
+    validate_draft's answer for this draft when the caller has just asked it in the same request
+    (the intake paths validate, spend the allowances, then file): it is not looked up twice.
     """
-    values = validate_draft(session, reporter, draft, now=now)
+    values = checked if checked is not None else validate_draft(session, reporter, draft, now=now)
     if fanout_spent(session, reporter.organisation_id, now=now):
         raise RateLimited("your organisation has asked for help too often in a short time; call a coordinator",
                           field="organisation")
@@ -309,17 +357,18 @@ def file_incident(session: Session, reporter: User, draft: IncidentDraft, *, now
         session.add(incident)
         add_to_timeline(incident, "filed", now, actor=reporter, channel=channel, threat_type=incident.threat_type,
                   severity=severity, needs=needs)
-        for help_type in needs:
-            need = Need(id=uuid.uuid4(), help_type=help_type, state=NeedState.seeking, wave=1,
-                        next_wave_at=now + wave_interval(severity))
-            incident.needs.append(need)
-            if not _ask(session, incident, need, limit=wave_size(severity), now=now):
+        wanted = [Need(id=uuid.uuid4(), help_type=help_type, state=NeedState.seeking, wave=1,
+                       next_wave_at=now + wave_interval(severity)) for help_type in needs]
+        incident.needs.extend(sorted(wanted, key=lambda need: need.help_type))  # as it is read back (models)
+        asks = _ask_all(session, incident, wanted, limit=wave_size(severity), now=now, asked=frozenset())
+        for need, matches in zip(wanted, asks, strict=True):
+            if not matches:
                 # Nobody fits: due at once, so the escalation tick finds the circle empty and
                 # alerts the coordinators through its one path for that.
                 need.next_wave_at = now
         audit.record(session, reporter, "incident.filed", incident, at=now, ref=incident.ref, channel=channel,
                      threat_type=incident.threat_type, severity=severity, needs=needs)
-        session.commit()
+        commit_keeping(session)
     metrics.INTAKE.labels(channel).inc()
     return incident
 
@@ -469,7 +518,8 @@ def answer_match(session: Session, user: User, match: Match, accept: bool, *, no
                 incident.status = Status.responding
             incident.updated_at = now
             add_to_timeline(incident, "accepted", now, actor=user, **details)
-            _notify_org(session, incident.organisation_id, "match_accepted", now=now, incident=incident,
+            _notify_org(session, _active_users(session, [incident.organisation_id])[incident.organisation_id],
+                        "match_accepted", now=now, incident=incident,
                         match=match, ref=incident.ref, help_type=match.help_type)
         else:
             _decline(session, user, incident, need, match, now=now, **details)
@@ -482,8 +532,8 @@ def answer_match(session: Session, user: User, match: Match, accept: bool, *, no
 # -- Status and notes -----------------------------------------------------------------------------
 
 def _own_matches(session: Session, user: User, incident: Incident) -> list[Match]:
-    if user.organisation_id is None:
-        return []
+    if user.organisation_id is None or user.organisation_id == incident.organisation_id:
+        return []  # ranking never asks the reporting organisation (matching.candidates)
     return list(session.scalars(select(Match).where(Match.incident_id == incident.id,
                                                     Match.organisation_id == user.organisation_id)))
 
@@ -527,8 +577,10 @@ def change_status(session: Session, user: User, incident: Incident, status: str,
         # Completed too: leaving open/responding has just completed the accepted matches.
         took = session.scalars(select(Match).where(Match.incident_id == incident.id,
                                                    Match.status.in_(access.ANSWERED_YES)))
-        for org_id in dict.fromkeys(m.organisation_id for m in took):
-            _notify_org(session, org_id, "incident_status", now=now, incident=incident, ref=incident.ref,
+        took_orgs = list(dict.fromkeys(m.organisation_id for m in took))
+        people = _active_users(session, took_orgs)
+        for org_id in took_orgs:
+            _notify_org(session, people[org_id], "incident_status", now=now, incident=incident, ref=incident.ref,
                         status=new.value)
         audit.record(session, user, "incident.status", incident, at=now, old=old.value, new=new.value)
         session.commit()
@@ -636,8 +688,13 @@ def remove_need(session: Session, user: User, incident: Incident, help_type: str
 
 # -- Reading ----------------------------------------------------------------------------------------
 
+# Every view of an incident reads its summary and its organisation's name: their keys come in the
+# same statement as the incident, not one look-up each.
+_SHOWN = (joinedload(Incident.data_key), joinedload(Incident.organisation).joinedload(Organisation.data_key))
+
+
 def get_incident(session: Session, incident_id: uuid.UUID | str) -> Incident:
-    return get_or_404(session, Incident, incident_id, "incident")
+    return get_or_404(session, Incident, incident_id, "incident", options=_SHOWN)
 
 
 def get_match(session: Session, match_id: uuid.UUID | str) -> Match:
@@ -709,7 +766,8 @@ def visible_matches(session: Session, user: User, incident: Incident) -> list[Sh
     viewer = viewer_for(session, user, incident)
     if viewer is None:
         raise NotFound("no such incident", field="id")
-    query = select(Match).options(selectinload(Match.organisation)).where(Match.incident_id == incident.id)
+    query = (select(Match).options(selectinload(Match.organisation).selectinload(Organisation.data_key))  # names
+             .where(Match.incident_id == incident.id))
     if not access.sees_all_matches(viewer):
         query = query.where(Match.organisation_id == user.organisation_id)
     found = session.scalars(query.order_by(Match.help_type, Match.wave, Match.score.desc(), Match.id))
@@ -751,8 +809,12 @@ def timeline_actors(session: Session, entries: list[TimelineEntry]) -> dict[uuid
     ids = {e.actor_id for e in entries if e.actor_id is not None and e.actor_label == "member"}
     if not ids:
         return {}
-    people = session.scalars(select(User).where(User.id.in_(ids))
-                             .options(selectinload(User.organisation).selectinload(Organisation.data_key)))
+    # Those already in the session (the reporter who just filed, the viewer) are not read again.
+    people = [person for person in (session.identity_map.get(identity_key(User, i)) for i in ids) if person]
+    missing = ids - {person.id for person in people}
+    if missing:
+        people += session.scalars(select(User).where(User.id.in_(missing))
+                                  .options(selectinload(User.organisation).selectinload(Organisation.data_key)))
     names: dict[uuid.UUID, str] = {}
     for person in people:
         try:

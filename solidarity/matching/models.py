@@ -35,7 +35,12 @@ PENDING = (MatchStatus.proposed, MatchStatus.notified)
 class Match(db.Model):
     __tablename__ = "matches"
     __table_args__ = (UniqueConstraint("incident_id", "help_type", "organisation_id"),
-                      Index("ix_matches_org_status", "organisation_id", "status"))
+                      Index("ix_matches_org_status", "organisation_id", "status"),
+                      # Ranking reads the candidates' open cases and their matches of the history window
+                      # (reliability.load): one index for each side of its OR, so it reads what is open or
+                      # recent, never the whole past.
+                      Index("ix_matches_status_org", "status", "organisation_id"),
+                      Index("ix_matches_created_org", "created_at", "organisation_id"))
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
@@ -52,6 +57,9 @@ class Match(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship()
+    # Declared so that one flush writes an incident before the matches asked for it (the unit of
+    # work orders tables by relationships): intake writes everything in its commit's single flush.
+    incident = relationship("Incident")
 
 
 class ReviewRole(str, enum.Enum):

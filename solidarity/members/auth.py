@@ -66,13 +66,18 @@ def start_session(session: Session, user: User, *, now: datetime) -> str:
     return secret
 
 
+def _with_person(attribute):
+    """The person behind a session or token with their organisation and both data keys, in the
+    same statement: every request checks may_act, and most show a name."""
+    return joinedload(attribute).options(joinedload(User.data_key),
+                                         joinedload(User.organisation).joinedload(Organisation.data_key))
+
+
 def load_session(session: Session, secret: str, *, now: datetime, idle: timedelta,
                  absolute: timedelta) -> User | None:
     # Every page shows who is signed in, by name: the person, the organisation and the data key that
     # decrypts both come in the same query as the session.
-    person = joinedload(SignInSession.user)
-    row = session.get(SignInSession, _digest(secret), options=[
-        person.joinedload(User.organisation).joinedload(Organisation.data_key), person.joinedload(User.data_key)])
+    row = session.get(SignInSession, _digest(secret), options=[_with_person(SignInSession.user)])
     if row is None or row.ended_at is not None:
         return None
     # Checked on every request, so a lockdown or suspension ends a session that was somehow missed.
@@ -178,7 +183,8 @@ def create_token(session: Session, user: User, *, name: str = "", now: datetime)
 def user_for_token(session: Session, token: str, *, now: datetime) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token))
+                         .options(_with_person(ApiToken.user)))
     if row is None or row.revoked_at is not None or not may_act(row.user):
         return None
     if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:

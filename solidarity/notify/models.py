@@ -59,7 +59,10 @@ class Notification(db.Model):
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),
-                      Index("ix_notifications_lease", "status", "lease_until"))
+                      Index("ix_notifications_lease", "status", "lease_until"),
+                      # The fan-out cap counts one template's rows of the last window: it reads the
+                      # window, never the table's whole history (incidents.service.fanout_spent).
+                      Index("ix_notifications_template_created", "template", "created_at", "incident_id"))
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -84,6 +87,9 @@ class Notification(db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+    # Declared so that one flush writes the incident and the match before their notifications.
+    incident = relationship("Incident")
+    match = relationship("Match")
 
 
 class InboundSms(KeyHolder, db.Model):

@@ -155,10 +155,11 @@ def new():
     if form.validate():
         draft = form.draft()
         try:
+            checked = []  # validate_draft's answer, for file_incident not to ask it again
             incident = within_allowances(
                 intake_allowances(current_user),
-                validate=lambda: service.validate_draft(db.session, current_user, draft, now=utcnow()),
-                act=lambda: service.file_incident(db.session, current_user, draft, now=utcnow()))
+                validate=lambda: checked.append(service.validate_draft(db.session, current_user, draft, now=utcnow())),
+                act=lambda: service.file_incident(db.session, current_user, draft, now=utcnow(), checked=checked[0]))
         except ValidationError as exc:
             form.show_errors(exc)
         except RateLimited as exc:
@@ -205,8 +206,8 @@ def _workspace(incident, viewer, *, status: int = 200, update_form: UpdateForm |
     asked = {n.help_type for n in incident.needs}
     need_form.help_type.choices = _choices((h, h.replace("_", " ")) for h in current_app.config["HELP_TYPES"]
                                            if h not in asked)
-    return render_template("incidents/show.html", incident=shown, form=ActionForm(),
-                           matches=service.visible_matches(db.session, current_user, incident),
+    matches = service.visible_matches(db.session, current_user, incident)
+    return render_template("incidents/show.html", incident=shown, form=ActionForm(), matches=matches,
                            all_matches=access.sees_all_matches(viewer), manages=manages,
                            active=incident.status in service.ACTIVE,
                            final=incident.status in service.READ_ONLY,
@@ -218,10 +219,10 @@ def _workspace(incident, viewer, *, status: int = 200, update_form: UpdateForm |
                            ratings=RATINGS,
                            severities=SEVERITIES, country_name=country_name,
                            disclosure_labels=DISCLOSURE_LABELS, threat_labels=THREAT_LABELS,
-                           **_conversation(incident, message_form, progress_form)), status
+                           **_conversation(incident, matches, message_form, progress_form)), status
 
 
-def _conversation(incident, message_form: MessageForm | None, progress_form: ProgressForm | None) -> dict:
+def _conversation(incident, matches, message_form: MessageForm | None, progress_form: ProgressForm | None) -> dict:
     """What the page's conversation sections show (incidents/_thread.html); nothing for non-parties."""
     party = thread.party_of(db.session, current_user, incident)
     if party is None:
@@ -231,7 +232,7 @@ def _conversation(incident, message_form: MessageForm | None, progress_form: Pro
     names = {o.id: "Only the reporting organisation" if party.viewer is access.Viewer.accepted else f"Only {o.name}"
              for o in lines}
     message_form.private_to.choices = _choices([("", "Everyone on the case"), *((str(k), v) for k, v in names.items())])
-    mine = [m.help_type for m in service.visible_matches(db.session, current_user, incident)
+    mine = [m.help_type for m in matches
             if m.status.value == "accepted" and m.organisation_id == current_user.organisation_id]
     progress_form = progress_form or ProgressForm(formdata=None)
     progress_form.help_type.choices = _choices((h, h.replace("_", " ")) for h in mine)
