@@ -31,7 +31,7 @@ from solidarity.extensions import settings
 from solidarity.incidents import access, refs
 from solidarity.incidents.access import ANSWERED_YES, Viewer
 from solidarity.incidents.models import ContactShare, Incident, Message, NeedState, Status, ThreadReader
-from solidarity.incidents.service import add_to_timeline, commit_keeping, find_by_ref, one_transaction
+from solidarity.incidents.service import add_to_timeline, commit_keeping, find_by_ref, one_transaction, own_matches
 from solidarity.matching.models import Match, MatchStatus
 from solidarity.members.access import may_act
 from solidarity.members.models import Organisation, Role, User
@@ -79,13 +79,6 @@ class Shown:
 
 # -- Who reads and who writes ---------------------------------------------------------------------
 
-def _own_matches(session: Session, user: User, incident: Incident) -> list[Match]:
-    if user.organisation_id is None:
-        return []
-    return list(session.scalars(select(Match).where(Match.incident_id == incident.id,
-                                                    Match.organisation_id == user.organisation_id)))
-
-
 def _joined_at(own: list[Match]) -> datetime | None:
     times = [m.answered_at for m in own if m.status in ANSWERED_YES and m.answered_at is not None]
     return min(times) if times else None
@@ -95,7 +88,7 @@ def party_of(session: Session, user: User, incident: Incident, own: list[Match] 
     """How `user` takes part in the thread of `incident`, or None if they may not read it. `own`:
     the requests to the user's organisation on this incident, when the caller loaded them already."""
     if own is None:
-        own = _own_matches(session, user, incident)
+        own = own_matches(session, user, incident)
     viewer = access.viewer_of(user, incident, own)
     if viewer not in (Viewer.coordinator, Viewer.reporter, Viewer.accepted) or incident.erased_at is not None:
         return None
@@ -403,7 +396,7 @@ def post_by_sms(session: Session, senders: list[User], body: str, *, now: dateti
 
 def _own_accepted(session: Session, user: User, incident: Incident, help_type: Any) -> Match:
     code = str(help_type or "").strip().lower()
-    mine = [m for m in _own_matches(session, user, incident) if m.status is MatchStatus.accepted]
+    mine = [m for m in own_matches(session, user, incident) if m.status is MatchStatus.accepted]
     if not mine:
         raise Forbidden("only a responder working on the case reports progress on it")
     if not code and len(mine) == 1:
@@ -485,7 +478,7 @@ def request_contact(session: Session, user: User, incident: Incident, *, now: da
     """A responder working on the case asks to learn the reporter's contact person."""
     party = require_party(session, user, incident)
     if party.viewer is not Viewer.accepted or not any(
-            m.status is MatchStatus.accepted for m in _own_matches(session, user, incident)):
+            m.status is MatchStatus.accepted for m in own_matches(session, user, incident)):
         raise Forbidden("only a responder working on the case asks for the contact person")
     if "contact" in (incident.disclosure or []):
         raise Conflict("the reporter already shares the contact person with responders", field="contact")

@@ -531,7 +531,8 @@ def answer_match(session: Session, user: User, match: Match, accept: bool, *, no
 
 # -- Status and notes -----------------------------------------------------------------------------
 
-def _own_matches(session: Session, user: User, incident: Incident) -> list[Match]:
+def own_matches(session: Session, user: User, incident: Incident) -> list[Match]:
+    """The requests to `user`'s organisation on `incident`: what decides how that person sees it."""
     if user.organisation_id is None or user.organisation_id == incident.organisation_id:
         return []  # ranking never asks the reporting organisation (matching.candidates)
     return list(session.scalars(select(Match).where(Match.incident_id == incident.id,
@@ -539,7 +540,7 @@ def _own_matches(session: Session, user: User, incident: Incident) -> list[Match
 
 
 def viewer_for(session: Session, user: User, incident: Incident) -> Viewer | None:
-    return access.viewer_of(user, incident, _own_matches(session, user, incident))
+    return access.viewer_of(user, incident, own_matches(session, user, incident))
 
 
 def _require_manager(session: Session, user: User, incident: Incident) -> None:
@@ -870,7 +871,7 @@ def _contact_granted(session: Session, user: User, incident: Incident) -> bool:
 
 def describe(session: Session, user: User, incident: Incident, *, secret: bool = False) -> dict[str, Any]:
     """The fields of `incident` that `user` may see, plus `viewer`. Encrypted ones only with `secret`."""
-    own = _own_matches(session, user, incident)
+    own = own_matches(session, user, incident)
     viewer = access.viewer_of(user, incident, own)
     if viewer is None:
         raise NotFound("no such incident", field="id")
