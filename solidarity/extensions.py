@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -30,6 +31,8 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# In the app rather than only in a proxy, so `flask serve` (the embedded default) compresses too.
+compress = Compress()
 
 
 def settings() -> dict:
