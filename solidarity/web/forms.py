@@ -255,3 +255,9 @@ class ActionForm(FlaskForm):
 
 class VettingForm(ActionForm):
     status = StringField()  # the value of the button pressed: vetted or suspended
+
+
+class RejectForm(ActionForm):
+    reason = TextAreaField("Reason", render_kw={"rows": 3, "maxlength": 1000},
+                           description="The applicant reads this when they sign in. Say what they could do "
+                                       "differently.")
