@@ -74,6 +74,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # members sits below notify; the messages it must queue (a phone's code, a registration notice) go
     # through this, in the caller's transaction (members/phones.py).
     app.extensions["solidarity.outbox"] = outbox.send_one
+    # The incidents service sits below escalation; a case resolved, closed or withdrawn stops its check-ins.
+    from solidarity.escalation import checkins
+    app.extensions["solidarity.hooks.incident_ended"] = [checkins.stop_for_incident]
     http.init_app(app)
     health.init_app(app)
     web.init_app(app)

@@ -45,3 +45,9 @@ def settings() -> dict:
 
 def keyring():
     return current_app.extensions["solidarity.keyring"]
+
+
+def hooks(name: str) -> list:
+    """What a higher layer installed (create_app) for a lower one to call at one moment, e.g.
+    "incident_ended": the incidents service stops check-ins without importing escalation."""
+    return current_app.extensions.get(f"solidarity.hooks.{name}", [])
