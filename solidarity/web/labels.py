@@ -26,6 +26,8 @@ TIMELINE = {
     "checkin_missed": "Check-in missed", "checkin_confirmed": "Check-in confirmed",
     "checkin_stopped": "Safety check-ins stopped",
 }
+CHECKIN_STATE = {"active": "Running", "missed": "Missed", "stopped": "Stopped"}
+VETTING = {"applied": "Applying", "vetted": "Vetted", "suspended": "Suspended", "rejected": "Rejected"}
 VIEWER = {"coordinator": "Coordinator", "reporter": "Reporting organisation", "accepted": "Helping",
           "asked": "Asked to help"}
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
@@ -66,6 +68,14 @@ def threat_label(key: object) -> str:
     return THREAT_LABELS.get(_value(key)) or _plain(_value(key))
 
 
+def checkin_state_label(key: object) -> str:
+    return CHECKIN_STATE.get(_value(key)) or _plain(_value(key))
+
+
+def vetting_label(key: object) -> str:
+    return VETTING.get(_value(key)) or _plain(_value(key))
+
+
 def viewer_label(key: object) -> str:
     return VIEWER.get(_value(key)) or _plain(_value(key))
 
@@ -81,5 +91,5 @@ def wave_label(number: object) -> str:
 
 def init_app(app: Flask) -> None:
     for f in (status_label, status_action, match_status_label, need_state_label, timeline_label, threat_label,
-              viewer_label, wave_label):
+              viewer_label, wave_label, checkin_state_label, vetting_label):
         app.add_template_filter(f)
