@@ -146,6 +146,7 @@ SUBJECTS = {
     "phone_code": N_("Your code to confirm a phone number"),
     "registration_attempt": N_("Someone tried to register with your email address"),
     "confirm_email": N_("Please confirm your email address"),
+    "application_rejected": N_("Your organisation's application was not accepted"),
     "thread_message": N_("New message on case {ref}"),
 }
 REQUEST_PARAGRAPHS = (

@@ -135,3 +135,13 @@ def test_retiring_a_play_asks_first(client, session, make, now):
     assert post(client, path).status_code == 302
     session.refresh(version)
     assert version.status is VersionStatus.retired
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "sw", "ar"])
+def test_the_rejection_email_says_it_and_no_more(language):
+    from solidarity.notify import messages
+
+    mail = messages.render_email("application_rejected", {"reason": "We could not confirm who runs it."}, language,
+                                 answer_links=None, home_url="https://solidarity.example/")
+    assert mail.body and "could not confirm" not in mail.body  # the reason waits behind the sign-in
+    assert "https://solidarity.example/" in mail.body
