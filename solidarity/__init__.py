@@ -19,7 +19,7 @@ from solidarity.crypto import (
     generate_secret,
     parse_master_keys,
 )
-from solidarity.extensions import csrf, db, limiter, login_manager, migrate
+from solidarity.extensions import compress, csrf, db, limiter, login_manager, migrate
 from solidarity.redact import install as install_log_redaction
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    compress.init_app(app)
 
     from solidarity import api, cli, health, http, models, web  # noqa: F401 - models registers every table
     from solidarity.notify import outbox
@@ -73,6 +74,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # members sits below notify; the messages it must queue (a phone's code, a registration notice) go
     # through this, in the caller's transaction (members/phones.py).
     app.extensions["solidarity.outbox"] = outbox.send_one
+    # The incidents service sits below escalation; a case resolved, closed or withdrawn stops its check-ins.
+    from solidarity.escalation import checkins
+    app.extensions["solidarity.hooks.incident_ended"] = [checkins.stop_for_incident]
     http.init_app(app)
     health.init_app(app)
     web.init_app(app)

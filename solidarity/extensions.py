@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -30,6 +31,8 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# In the app rather than only in a proxy, so `flask serve` (the embedded default) compresses too.
+compress = Compress()
 
 
 def settings() -> dict:
@@ -42,3 +45,9 @@ def settings() -> dict:
 
 def keyring():
     return current_app.extensions["solidarity.keyring"]
+
+
+def hooks(name: str) -> list:
+    """What a higher layer installed (create_app) for a lower one to call at one moment, e.g.
+    "incident_ended": the incidents service stops check-ins without importing escalation."""
+    return current_app.extensions.get(f"solidarity.hooks.{name}", [])

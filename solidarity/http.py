@@ -1,6 +1,7 @@
 """HTTP glue shared by the HTML pages and the JSON API: error bodies and security headers."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -9,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -19,6 +21,7 @@ from limits import parse as parse_limit
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.security import safe_join
 
 from solidarity import metrics
 from solidarity.clock import wait_in_words
@@ -259,9 +262,47 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if request.path.startswith(JSON_PREFIXES) or current_user.is_authenticated:
+    if _fingerprinted_static(response):
+        # The URL names the content, so it never changes under it: the stylesheet is fetched once,
+        # not with every page (a signed-in person's pages stay no-store).
+        headers["Cache-Control"] = STATIC_CACHE
+    elif request.path.startswith(JSON_PREFIXES) or current_user.is_authenticated:
         headers["Cache-Control"] = "no-store"
     return response
+
+
+STATIC_CACHE = "public, max-age=31536000, immutable"
+
+
+def static_fingerprint(filename: str) -> str | None:
+    """A short hash of a static file's content, or None if there is no such file. Cached by the
+    file's size and modification time, so an edited file gets a new URL without a restart."""
+    path = safe_join(current_app.static_folder, filename)
+    try:
+        stat = Path(path).stat() if path else None
+    except OSError:
+        return None
+    if stat is None:
+        return None
+    cache = current_app.extensions.setdefault("solidarity.static_fingerprints", {})
+    key = (filename, stat.st_mtime_ns, stat.st_size)
+    if key not in cache:
+        cache[key] = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    return cache[key]
+
+
+def fingerprint_static_urls(endpoint: str, values: dict) -> None:
+    """url_for("static", filename=...) carries the content's hash (?v=...), in every template."""
+    if endpoint == "static" and "filename" in values and "v" not in values:
+        digest = static_fingerprint(values["filename"])
+        if digest:
+            values["v"] = digest
+
+
+def _fingerprinted_static(response: Response) -> bool:
+    # Only the URL of the current content is cached for ever: an old or made-up ?v= is not.
+    return (request.endpoint == "static" and response.status_code in (200, 304) and bool(request.args.get("v"))
+            and request.args.get("v") == static_fingerprint((request.view_args or {}).get("filename", "")))
 
 
 @dataclass(frozen=True)
@@ -383,6 +424,7 @@ def init_app(app) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, start_request)
     app.after_request(finish_request)
     app.after_request(security_headers)
+    app.url_defaults(fingerprint_static_urls)
     app.register_error_handler(DomainError, domain_error)
     for exc in (OperationalError, InterfaceError, PoolTimeout):
         app.register_error_handler(exc, database_unavailable)

@@ -91,14 +91,19 @@ def test_verify_names_the_first_broken_link_after_raw_sql_tampering(cli, make, t
 
 def test_coordinators_read_the_trail_newest_first_filtered_and_paginated(client, make, monkeypatch):
     monkeypatch.setattr("solidarity.web.audit_trail.PER_PAGE", 2)
-    make.org(), make.org()
-    sign_in(client, make.coordinator())
+    make.org("Baobab Rights Watch"), make.org()
+    coordinator = make.coordinator()
+    sign_in(client, coordinator)
     first = client.get("/coordinator/audit")
     html = first.get_data(as_text=True)
     assert first.status_code == 200 and "auth.login" in html and "?page=2" in html
     assert "page=1" not in html  # no "newer" link on the first page
     vetting = client.get("/coordinator/audit?action=organisation.vetting").get_data(as_text=True)
-    assert vetting.count("<td>organisation.vetting</td>") == 2 and "<td>auth.login</td>" not in vetting
+    assert vetting.count('<td data-label="Action">Organisation: vetting</td>') == 2
+    assert "Auth: login</td>" not in vetting
+    # People by name and role, organisations by name: not "Role.coordinator:5e3d..." or a bare id.
+    assert f"<bdi>{coordinator.name} (coordinator)</bdi>" in vetting and "<bdi>Baobab Rights Watch</bdi>" in vetting
+    assert "Role." not in vetting and f"coordinator:{coordinator.id}" not in vetting
     last = client.get("/coordinator/audit?page=50").get_data(as_text=True)
     assert "No events." in last and "page=49" in last
 

@@ -7,7 +7,8 @@ of incidents through the real services on top of it (some answered quickly, some
 declined, some never; the console needs incidents and the demo has none), serves the app on
 127.0.0.1 and photographs the pages in Debian's headless Chromium (SOLIDARITY_CHROMIUM, default
 /usr/bin/chromium) at 390x844 CSS pixels, twice the device pixels. Writes console.png,
-indicators.png and incident-form.png next to this file; commit them when the pages change.
+indicators.png, incident-form.png, home.png, incident-filed.png (the reporter's case just after
+filing) and confirm-lockdown.png next to this file; commit them when the pages change.
 """
 from __future__ import annotations
 
@@ -79,6 +80,11 @@ STORIES = (
 )
 
 
+def _org(session, name: str) -> Organisation:
+    # Names are encrypted (no SQL comparison): found among the few demo organisations in Python.
+    return next(o for o in session.scalars(select(Organisation)) if o.name == name)
+
+
 def _best_pending(session, incident, help_type: str) -> Match:
     best = session.scalar(select(Match).where(Match.incident_id == incident.id, Match.help_type == help_type,
                                               Match.status.in_(PENDING))
@@ -89,7 +95,7 @@ def _best_pending(session, incident, help_type: str) -> Match:
 
 
 def tell(session, story: Story, now: datetime) -> None:
-    org = session.scalar(select(Organisation).where(Organisation.name == story.org))
+    org = _org(session, story.org)
     reporter = org.users[0]
     filed = now - story.ago
     incident = file_incident(session, reporter, IncidentDraft(
@@ -103,6 +109,14 @@ def tell(session, story: Story, now: datetime) -> None:
         answer_match(session, match.organisation.users[0], match, True, now=filed + timedelta(hours=abs(hours)))
     if story.then:
         change_status(session, reporter, incident, story.then, now=filed + timedelta(days=7))
+
+
+def _latest_incident(session, org_name: str):
+    from solidarity.incidents.models import Incident
+
+    org = _org(session, org_name)
+    return session.scalar(select(Incident.id).where(Incident.organisation_id == org.id)
+                          .order_by(Incident.created_at.desc()).limit(1))
 
 
 def enrol_coordinator(session, now: datetime) -> str:
@@ -151,6 +165,9 @@ def main() -> None:
             for story in STORIES:
                 tell(db.session, story, now)
             secret = enrol_coordinator(db.session, now)
+            filed = _latest_incident(db.session, demo.DEMO_MEMBER_ORG)
+            locked = _org(db.session, "Pushcha Free Media Hub")
+            incident_page, lockdown_page = f"/incidents/{filed}", f"/coordinator/organisations/{locked.id}/lockdown"
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
@@ -159,8 +176,10 @@ def main() -> None:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                                      args=["--no-sandbox", "--disable-gpu"])
                 shoot(browser, base, demo.COORDINATOR_EMAIL, demo.COORDINATOR_PASSWORD,
-                      {"console.png": "/coordinator/console", "indicators.png": "/coordinator/indicators"}, secret)
-                shoot(browser, base, demo.MEMBER_EMAIL, demo.MEMBER_PASSWORD, {"incident-form.png": "/incidents/new"})
+                      {"console.png": "/coordinator/console", "indicators.png": "/coordinator/indicators",
+                       "confirm-lockdown.png": lockdown_page}, secret)
+                shoot(browser, base, demo.MEMBER_EMAIL, demo.MEMBER_PASSWORD,
+                      {"incident-form.png": "/incidents/new", "home.png": "/", "incident-filed.png": incident_page})
                 browser.close()
         finally:
             server.shutdown()

@@ -79,7 +79,7 @@ class OrganisationOut(Schema):
 
 
 class OrganisationQuery(Schema):
-    status = fields.String(validate=validate.OneOf(["applied", "vetted", "suspended"]))
+    status = fields.String(validate=validate.OneOf(["applied", "vetted", "suspended", "rejected"]))
 
 
 class OfferIn(Schema):

@@ -30,7 +30,9 @@ from solidarity.text import is_whole
 INTERVAL_HOURS = (1, 168)  # at least hourly is a phone call's job; at most weekly is still a check
 GRACE_MINUTES = (5, 24 * 60)
 MAX_RESPONDERS = 10
-ENDED = (Status.closed, Status.withdrawn)
+# A resolved case has no one left to watch over: its check-ins stop with it (stop_for_incident, at the
+# status change; the tick also stops any it finds). Reopened, the organisation asks for new ones.
+ENDED = (Status.resolved, Status.closed, Status.withdrawn)
 
 
 # -- Validation -----------------------------------------------------------------------------------
@@ -188,6 +190,16 @@ def stop_checkins(session: Session, actor: User, checkin: CheckIn, *, now: datet
 def _stop(checkin: CheckIn, now: datetime) -> None:
     checkin.state, checkin.stopped_at, checkin.next_step_at = CheckInState.stopped, now, None
     _timeline(checkin, "checkin_stopped", now)
+
+
+def stop_for_incident(session: Session, incident: Incident, *, now: datetime) -> int:
+    """Stop the incident's open check-ins, inside the status change's transaction (installed by
+    create_app as the incidents service's "incident_ended" hook: escalation sits above incidents)."""
+    found = session.scalars(select(CheckIn).where(CheckIn.incident_id == incident.id,
+                                                  CheckIn.state.in_(OPEN))).all()
+    for checkin in found:
+        _stop(checkin, now)
+    return len(found)
 
 
 # -- The tick's part ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from sqlalchemy.orm.util import identity_key
 
 from solidarity import audit, metrics
 from solidarity.errors import Checks, Conflict, DecryptionError, Forbidden, NotFound, RateLimited, ValidationError
-from solidarity.extensions import settings
+from solidarity.extensions import hooks, settings
 from solidarity.geo import REGION_OF, clean_country
 from solidarity.incidents import access, refs
 from solidarity.incidents.access import Viewer
@@ -60,6 +60,8 @@ ACTIVE = (Status.open, Status.responding)
 # more, not a note, a need or a checklist tick. After-action reviews are not changes to the case
 # but its last record, and stay open once it is closed (incidents/reviews.py REVIEWABLE).
 READ_ONLY = (Status.closed, Status.withdrawn)
+# Nobody is left to watch over a case in these: its check-ins stop (escalation/checkins.py).
+ENDED_FOR_CHECKINS = (Status.resolved, Status.closed, Status.withdrawn)
 # Clocks on cheap phones drift; a report "from the future" by a few minutes is still honest.
 CLOCK_SKEW = timedelta(minutes=10)
 # Nothing we help with happened before this; earlier dates are typing slips or probes (year 1 in
@@ -575,6 +577,10 @@ def change_status(session: Session, user: User, incident: Incident, status: str,
             incident.closed_at = now
         _pause_or_resume(session, incident, now=now)
         add_to_timeline(incident, "status", now, actor=user, note=note, old=old.value, new=new.value)
+        if new in ENDED_FOR_CHECKINS:
+            # Check-ins live above this layer (escalation); create_app installs their stop here.
+            for hook in hooks("incident_ended"):
+                hook(session, incident, now=now)
         # Completed too: leaving open/responding has just completed the accepted matches.
         took = session.scalars(select(Match).where(Match.incident_id == incident.id,
                                                    Match.status.in_(access.ANSWERED_YES)))

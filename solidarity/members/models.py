@@ -30,6 +30,10 @@ class Vetting(str, enum.Enum):
     applied = "applied"
     vetted = "vetted"
     suspended = "suspended"
+    # An applicant a coordinator turned down, with a reason. Kept, not deleted: the audit trail and
+    # the vouches refer to it, its address stays taken (a fresh application with it gets the "you
+    # have an account" email, not a new row), and a coordinator can still approve it later.
+    rejected = "rejected"
 
 
 class Role(str, enum.Enum):
@@ -65,6 +69,9 @@ class Organisation(KeyHolder, db.Model):
     # coordinator re-verifies the organisation; while set, its logins see nothing and its SMS are
     # not trusted (see members/access.py and incidents/lockdown.py).
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a coordinator rejected the application (Vetting.rejected), shown to the applicant when they
+    # sign in; encrypted like the name, and never put in the email (messages carry no free text).
+    rejection_reason_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     data_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_keys.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -74,6 +81,7 @@ class Organisation(KeyHolder, db.Model):
     vouches: Mapped[list[Vouch]] = relationship(foreign_keys="Vouch.applicant_id", order_by="Vouch.created_at")
 
     name = Encrypted()
+    rejection_reason = Encrypted()
 
     def key_holder(self) -> Organisation:
         return self

@@ -23,7 +23,7 @@ from solidarity.members.contact import clean_email, clean_phone, email_key, phon
 from solidarity.members.models import Organisation, Role, User, Vetting, Vouch
 from solidarity.members.passwords import check_strength, hash_password, hash_pin, verify_password
 from solidarity.records import get_or_404
-from solidarity.text import clean_name
+from solidarity.text import clean_name, clean_text
 
 VOUCHES_TO_VET = 2
 ORG_FIELDS = ("name", "country", "languages", "consent_share_contacts")
@@ -262,9 +262,12 @@ def update_organisation(session: Session, actor: User, org: Organisation, data: 
 
 def _clean_vetting(status: Any) -> Vetting:
     try:
-        return Vetting(status)
+        value = Vetting(status)
     except ValueError as exc:
         raise ValidationError("vetting_status", "must be applied, vetted or suspended") from exc
+    if value is Vetting.rejected:  # only with a reason, through reject_application
+        raise ValidationError("vetting_status", "must be applied, vetted or suspended")
+    return value
 
 
 def _apply_vetting(session: Session, actor: User, org: Organisation, new: Vetting, *, now: datetime) -> None:
@@ -287,6 +290,32 @@ def set_vetting(session: Session, actor: User, org: Organisation, status: str, *
     if not actor.is_coordinator:
         raise Forbidden("only coordinators vet organisations")
     _apply_vetting(session, actor, org, _clean_vetting(status), now=now)
+    session.commit()
+    return org
+
+
+REASON_LIMIT = 1000
+
+
+def reject_application(session: Session, actor: User, org: Organisation, reason: Any, *,
+                       now: datetime) -> Organisation:
+    """A coordinator turns an applicant down with a reason: the organisation leaves the list of
+    applicants, the reason is kept (encrypted) for its people to read when they sign in, and each of
+    them is emailed that the application was not accepted (the email says no more: see messages.py)."""
+    if not actor.is_coordinator:
+        raise Forbidden("only coordinators vet organisations")
+    text = clean_text(reason, "reason", REASON_LIMIT)
+    if not text:
+        raise ValidationError("reason", "Say why, in a few words: the applicant will read it.")
+    org = lock_row(session, Organisation, org.id)
+    if org.vetting_status is not Vetting.applied:
+        session.rollback()
+        raise Conflict(f"this organisation is {org.vetting_status.value}, not applying", field="vetting_status")
+    org.vetting_status, org.updated_at = Vetting.rejected, now
+    org.rejection_reason = text
+    audit.record(session, actor, "organisation.vetting", org, at=now, old="applied", new="rejected")
+    for person in org.users:
+        phones.outbox()(session, person, "application_rejected", channel="email", now=now)
     session.commit()
     return org
 

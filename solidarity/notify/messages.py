@@ -95,6 +95,9 @@ EMAIL_TEXTS = {
     # To the first admin of a public application: proves the mailbox before the password works.
     "confirm_email": N_("Please confirm your email address to finish your organisation's application. The link "
                         "works for three days. If you did not apply, ignore this."),
+    # To the people of an applicant a coordinator rejected (members.service.reject_application).
+    "application_rejected": N_("Your organisation's application to the network was not accepted. Sign in to "
+                               "read the coordinators' reason."),
 }
 CONFIRM_LABEL = N_("Confirm my email address")
 # Alerts that are worthless when late: Twilio drops them after TWILIO_URGENT_VALIDITY seconds, and
@@ -143,6 +146,7 @@ SUBJECTS = {
     "phone_code": N_("Your code to confirm a phone number"),
     "registration_attempt": N_("Someone tried to register with your email address"),
     "confirm_email": N_("Please confirm your email address"),
+    "application_rejected": N_("Your organisation's application was not accepted"),
     "thread_message": N_("New message on case {ref}"),
 }
 REQUEST_PARAGRAPHS = (

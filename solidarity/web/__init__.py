@@ -11,6 +11,7 @@ from solidarity.members import auth as auth_service
 def init_app(app: Flask) -> None:
     from solidarity.web import audit_trail as audit_web
     from solidarity.web import auth, checkins, console, coordinator, home, incidents, links, members, metrics, nav
+    from solidarity.web import labels as labels_web
     from solidarity.web import notifications as notifications_web
     from solidarity.web import offers as offers_web
     from solidarity.web import playbook as playbook_web
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.session_protection = "strong"
     login_manager.user_loader(_load_user)
+    labels_web.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(security_web.bp)
     app.register_blueprint(audit_web.bp)

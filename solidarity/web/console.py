@@ -24,7 +24,8 @@ from solidarity.web.charts import Chart, bar_chart
 
 bp = Blueprint("console", __name__, url_prefix="/coordinator")
 
-VETTING_LABELS = {Vetting.applied: "Applying", Vetting.vetted: "Vetted", Vetting.suspended: "Suspended"}
+VETTING_LABELS = {Vetting.applied: "Applying", Vetting.vetted: "Vetted", Vetting.suspended: "Suspended",
+                  Vetting.rejected: "Rejected"}
 
 
 @bp.before_request

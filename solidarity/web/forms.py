@@ -53,8 +53,27 @@ def language_name(code: str) -> str:
 
 
 def languages_hint() -> str:
-    examples = ", ".join(f"{code} {language_name(code)}" for code in current_app.config["LANGUAGES"])
-    return f"Two-letter ISO 639-1 codes separated by commas, e.g. {examples}."
+    return "Choose every language you work in. Hold Ctrl (Cmd on a Mac) to choose several."
+
+
+@lru_cache(maxsize=1)
+def language_choices() -> tuple[SelectChoice, ...]:
+    """Every language with a two-letter code, by the name people use for it."""
+    codes = {lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2")}
+    return tuple(sorted((SelectChoice(code, language_name(code)) for code in codes), key=lambda c: c.label))
+
+
+class LanguagesField(SelectMultipleField):
+    """A list of languages by name. Also reads "sw, en" typed or sent as one value (the API's and
+    scripts' form), so both shapes reach the same service check."""
+
+    def __init__(self, label: str, **kwargs):
+        kwargs.setdefault("render_kw", {"size": 8})
+        super().__init__(label, validate_choice=False, **kwargs)
+        self.choices = list(language_choices())
+
+    def process_formdata(self, valuelist):
+        self.data = [part for value in valuelist for part in value.replace(",", " ").split() if part]
 
 
 class Checkboxes(SelectMultipleField):
@@ -97,7 +116,7 @@ class ServiceForm(FlaskForm):
 class OrganisationForm(ServiceForm):
     name = StringField("Organisation name", render_kw={"autocomplete": "organization"})
     country = SelectField("Country where you are based", validate_choice=False)
-    languages = StringField("Languages you work in")
+    languages = LanguagesField("Languages you work in")
     consent_share_contacts = BooleanField(
         "Our contact people's names, phones and emails may be shared with member organisations that help us",
         description="You can change this at any time.")
@@ -110,7 +129,7 @@ class OrganisationForm(ServiceForm):
     def fill(self, org: Organisation) -> OrganisationForm:
         if not self.is_submitted():
             self.name.data, self.country.data = org.name, org.country
-            self.languages.data = ", ".join(org.languages)
+            self.languages.data = list(org.languages)
             self.consent_share_contacts.data = org.consent_share_contacts
         return self
 
@@ -208,7 +227,7 @@ class OfferForm(ServiceForm):
                                     description="Hold Ctrl (Cmd on a Mac) to choose several.")
     regions = Checkboxes("Regions", validate_choice=False)
     worldwide = BooleanField("Anywhere in the world")
-    languages = StringField("Languages you can help in")
+    languages = LanguagesField("Languages you can help in")
     capacity = StringField("Cases you can take on at the same time", default="1",
                            widget=NumberInput(min=1, max=MAX_CAPACITY),
                            description="Matching stops asking you once this many accepted cases are open.")
@@ -229,7 +248,7 @@ class OfferForm(ServiceForm):
     def fill_defaults(self, org: Organisation) -> OfferForm:
         """A new offer starts where the organisation is: its country and its languages."""
         if not self.is_submitted():
-            self.countries.data, self.languages.data = [org.country], ", ".join(org.languages)
+            self.countries.data, self.languages.data = [org.country], list(org.languages)
         return self
 
     def fill(self, offer: Offer) -> OfferForm:
@@ -237,7 +256,7 @@ class OfferForm(ServiceForm):
             self.help_type.data, self.capacity.data = offer.help_type, str(offer.capacity)
             self.countries.data, self.regions.data = offer.countries, offer.regions
             self.worldwide.data, self.active.data = offer.worldwide, offer.active
-            self.languages.data, self.notes.data = ", ".join(offer.languages), offer.notes or ""
+            self.languages.data, self.notes.data = list(offer.languages), offer.notes or ""
         return self
 
     def offer_data(self, *, with_active: bool) -> dict:
@@ -255,3 +274,9 @@ class ActionForm(FlaskForm):
 
 class VettingForm(ActionForm):
     status = StringField()  # the value of the button pressed: vetted or suspended
+
+
+class RejectForm(ActionForm):
+    reason = TextAreaField("Reason", render_kw={"rows": 3, "maxlength": 1000},
+                           description="The applicant reads this when they sign in. Say what they could do "
+                                       "differently.")

@@ -28,7 +28,7 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from solidarity.clock import utcnow
-from solidarity.errors import RateLimited, ValidationError
+from solidarity.errors import Forbidden, RateLimited, ValidationError
 from solidarity.extensions import db
 from solidarity.geo import country_name
 from solidarity.http import intake_allowances, within_allowances
@@ -326,6 +326,30 @@ def change_status(incident_id):
     else:
         flash("That did not go through; please try again.")
     return redirect(url_for("incidents.show", incident_id=incident.id))
+
+
+WITHDRAW = ["close the case for good: nothing on it can change afterwards",
+            "withdraw the requests still waiting for an answer and stop asking for more help",
+            "tell the organisations helping you that the case is withdrawn",
+            "stop its check-ins"]
+
+
+@bp.route("/incidents/<uuid:incident_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw(incident_id):
+    """Withdrawing cannot be undone, so GET asks first; the POST (CSRF) withdraws, as change_status."""
+    incident, viewer = service.visible_incident(db.session, current_user, incident_id)
+    if not access.can_change_status(viewer):
+        raise Forbidden("only the reporting organisation and the coordinators change an incident's status")
+    form = ActionForm()
+    if form.validate_on_submit():
+        service.change_status(db.session, current_user, incident, "withdrawn", note=form.note.data, now=utcnow())
+        flash("The incident is withdrawn.")
+        return redirect(url_for("incidents.show", incident_id=incident.id))
+    return render_template("confirm.html", form=form, fields=[form.note], question="Withdraw case",
+                           name=incident.ref, consequences=WITHDRAW, button="Withdraw the case", hidden={},
+                           action=request.path, back=url_for("incidents.show", incident_id=incident.id)
+                           ), 400 if form.errors else 200
 
 
 @bp.post("/matches/<uuid:match_id>/answer")

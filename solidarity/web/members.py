@@ -160,7 +160,7 @@ def new_user(org_id):
     if user is not None:
         flash(f"{user.name} can now sign in with {user.email} and the first password you chose. "
               "Give it to them in person; they change it under My account.")
-        return redirect(organisation_url(org) + "#people")
+        return redirect(organisation_url(org))  # no #fragment: the page opens at the top, where the message is
     return render_template("members/new_user.html", form=form, org=org), form.status
 
 

@@ -28,7 +28,7 @@ def _label(offer: Offer) -> str:
 
 
 def _back(offer: Offer):
-    return redirect(organisation_url(offer.organisation) + "#offers")
+    return redirect(organisation_url(offer.organisation))  # opens at the top, where the message is
 
 
 @bp.route("/organisations/<uuid:org_id>/offers/new", methods=["GET", "POST"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
@@ -184,8 +184,21 @@ def publish(version_id):
                    "Version {number} is published. New incidents follow it from now on.")
 
 
-@bp.post("/<uuid:version_id>/retire")
+RETIRE = ["stop new incidents of this kind following it: they get no play until another version is published",
+          "leave the incidents already following it as they are"]
+
+
+@bp.route("/<uuid:version_id>/retire", methods=["GET", "POST"])
 @login_required
 def retire(version_id):
-    return _action(version_id, lambda v: service.retire(db.session, current_user, v, now=utcnow()),
-                   "Version {number} is retired.")
+    """GET asks first: retiring without a successor leaves new incidents of the kind without a play."""
+    if request.method == "POST":
+        return _action(version_id, lambda v: service.retire(db.session, current_user, v, now=utcnow()),
+                       "Version {number} is retired.")
+    version = _version(version_id)
+    if not current_user.is_coordinator:
+        raise Forbidden("only coordinators retire plays")
+    return render_template("confirm.html", form=ActionForm(), question=f"Retire version {version.number} of",
+                           name=THREAT_LABELS.get(version.play.threat_type, version.play.threat_type) + " play",
+                           consequences=RETIRE, button="Retire it", hidden={}, action=request.path,
+                           back=url_for(".show", version_id=version.id))

@@ -111,4 +111,4 @@ def set_active(user_id):
 def _people_url(user) -> str:
     if user.organisation_id is None:
         return url_for("home.index")
-    return url_for("members.organisation", org_id=user.organisation_id) + "#people"
+    return url_for("members.organisation", org_id=user.organisation_id)  # opens at the top, where the message is

@@ -127,10 +127,31 @@ def test_an_incident_checkin_uses_its_reference_and_timeline_and_ends_with_it(ma
     assert [e.kind for e in incident.timeline if e.kind.startswith("checkin")] == ["checkin_requested",
                                                                                   "checkin_due"]
     incidents.change_status(session, net.reporter, incident, "withdrawn", now=now + 6 * HOUR + MINUTE)
-    assert tick(session, now=now + 7 * HOUR) == {"checkins_stopped": 1}
-    assert checkin.state is CheckInState.stopped and not sent(session, "checkin_missed")
+    assert checkin.state is CheckInState.stopped  # at the status change, not at the next tick
+    assert not +tick(session, now=now + 7 * HOUR) and not sent(session, "checkin_missed")
     with pytest.raises(Conflict):
         start(session, net, now + 8 * HOUR, incident=incident)
+
+
+@pytest.mark.parametrize("path", [["resolved"], ["resolved", "closed"], ["withdrawn"]], ids="-".join)
+@pytest.mark.parametrize("missed", [False, True], ids=["active", "missed"])
+def test_checkins_stop_when_their_incident_ends(make, session, now, net, path, missed):
+    incident = file(make, net, now=now, severity=3)
+    checkin = start(session, net, now, incident=incident)
+    if missed:
+        tick(session, now=now + 6 * HOUR)
+        tick(session, now=now + 7 * HOUR)
+        assert checkin.state is CheckInState.missed
+    at = now + 8 * HOUR
+    for status in path:
+        incidents.change_status(session, net.reporter, incident, status, now=at)
+    session.refresh(checkin)
+    assert checkin.state is CheckInState.stopped and checkin.next_step_at is None
+    reminders = len(sent(session, "checkin_due"))
+    assert not +tick(session, now=at + 30 * HOUR) and len(sent(session, "checkin_due")) == reminders
+    with pytest.raises(NotFound):  # an OK for it finds nothing open
+        checkins.confirm_checkin(session, net.reporter, checkin.ref, now=at + HOUR)
+    assert [e.kind for e in incident.timeline][-1] in ("checkin_stopped", "status")
 
 
 def test_stopped_checkins_send_nothing(make, session, now, net):

@@ -223,7 +223,7 @@ def test_web_incident_page(world, role):
     assert (SECRET_DETAILS in page) is (role in ("reporter", "coordinator"))
     assert (f"Reported by <bdi>{world.net.reporter_org.name}</bdi>" in page) is (role in ("reporter", "coordinator"))
     assert ("Accept</button>" in page) is (role in ("asked", "other_responder"))  # each its own request
-    assert ("Mark withdrawn" in page) is (role in ("reporter", "coordinator"))
+    assert ("Withdraw the case" in page) is (role in ("reporter", "coordinator"))
     assert world.reveals() == before + (1 if role in ("accepted", "coordinator") else 0)
 
 

@@ -63,7 +63,8 @@ def test_the_reporters_pages_show_people_and_organisations_by_name(net, client, 
     shown = text(client, f"/incidents/{net.incident.id}")
     assert "Reported by Haki Watch" in shown
     assert f"by {MEMBER}" in shown  # who ticked the checklist step
-    assert f"<td>{MEMBER}</td>" in shown and f"<td>{REPORTER}</td>" in shown  # the timeline's actors
+    assert f'<td data-label="Who">{MEMBER}</td>' in shown  # the timeline's actors
+    assert f'<td data-label="Who">{REPORTER}</td>' in shown
     assert f"<p>{MEMBER}<br>" in shown  # the contact person
     checkin_form = text(client, f"/incidents/{net.incident.id}/checkins")
     assert in_order(checkin_form, "Alpha Legal", "Beta Legal")  # the responders that took it, by name
@@ -97,7 +98,8 @@ def test_the_coordinators_pages_show_names(net, client, make, session):
     assert in_order(vetted, "Alpha Legal", "Beta Legal", "Delta Media", "Haki Watch", "Omega Trust")
     assert "Haki Watch" in text(client, "/coordinator/console")
     shown = text(client, f"/incidents/{net.incident.id}")
-    assert "<td>Alpha Legal</td>" in shown and "<td>Beta Legal</td>" in shown  # every match, by organisation
+    assert '<td data-label="Organisation">Alpha Legal</td>' in shown  # every match, by organisation
+    assert '<td data-label="Organisation">Beta Legal</td>' in shown
     assert HELPER in text(client, f"/coordinator/incidents/{net.incident.id}/notifications")
     draft = playbook.draft_play(session, net.coordinator, "raid", {
         "title": "Raid, second opinion", "summary": "What to do", "help_types": ["legal"], "sources": ["Practice"],

@@ -37,7 +37,7 @@ def test_an_admin_adds_an_offer(admin_client, session):
     response = post(admin_client, f"/organisations/{org.id}/offers/new", {
         "help_type": "digital_security", "countries": ["CO", "VE"], "regions": ["013"], "languages": "es, en",
         "capacity": "3", "notes": "Device checks within 24 hours"})
-    assert response.status_code == 302 and response.location == "/organisation#offers"
+    assert response.status_code == 302 and response.location == "/organisation"  # the message at the top
     [offer] = offers_of(session, org)
     assert (offer.help_type, offer.countries, offer.regions, offer.worldwide) == (
         "digital_security", ["CO", "VE"], ["013"], False)
@@ -111,5 +111,5 @@ def test_withdrawing_asks_first_then_removes_the_offer(admin_client, session, ma
     assert question.status_code == 200 and "Withdraw the diplomatic offer?" in question.get_data(as_text=True)
     assert len(offers_of(session, admin_client.org)) == 1
     response = post(admin_client, path)
-    assert response.status_code == 302 and response.location == "/organisation#offers"
+    assert response.status_code == 302 and response.location == "/organisation"  # the message at the top
     assert session.scalar(select(func.count()).select_from(Offer)) == 0
