@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from contextlib import contextmanager
 
-from sqlalchemy import event
-
-from solidarity.extensions import db
 from tests.factories import bearer
 from tests.incidents import scenario
+from tests.statements import counted
 
 # Was 53 before issue 17's work (auth's token, user and organisation read three times over, the play
 # twice, one INSERT per row, an UPDATE per match, every row read back after the commit). Now, for a
@@ -25,18 +22,6 @@ MAX_STATEMENTS = 16
 BATCHED = ("data_keys", "incidents", "incident_needs", "incident_timeline", "matches", "notifications",
            "audit_events")
 
-
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def _file(client, headers) -> None:

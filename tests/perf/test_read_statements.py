@@ -7,7 +7,7 @@ import pytest
 from solidarity.clock import utcnow
 from tests.factories import sign_in
 from tests.incidents import scenario
-from tests.perf.test_intake_statements import counted
+from tests.statements import counted
 
 CONSOLE_STATEMENTS = 10  # was 9 + one per open incident (each one's data key)
 # Was 37. The page composes a dozen sections (the case, matches, checklist, reviews, the conversation

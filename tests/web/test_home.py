@@ -3,10 +3,9 @@ is coming, its check-ins; for coordinators the console's headline. A fixed numbe
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from solidarity.clock import utcnow
 from solidarity.escalation import checkins
@@ -17,21 +16,10 @@ from solidarity.offers.models import Offer
 from tests.conftest import csrf_token
 from tests.factories import sign_in
 from tests.incidents import scenario
+from tests.statements import counted
 
 MAX_STATEMENTS = 10
 
-
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def home(client) -> str:
