@@ -42,16 +42,6 @@ def is_member_of(user: User, org_id: uuid.UUID | None) -> bool:
     return user.organisation_id is not None and user.organisation_id == org_id
 
 
-def is_locked_down(user: User) -> bool:
-    """Whether `user` belongs to an organisation under lockdown.
-
-    Its logins may be in an adversary's hands (a seized phone, a coerced member), so until a
-    coordinator re-verifies the organisation they act for no one and see nothing of the network.
-    """
-    org = user.organisation
-    return org is not None and org.locked_at is not None
-
-
 def can_manage_org(user: User, org_id: uuid.UUID) -> bool:
     """Change the organisation's profile, users and offers."""
     return may_act(user) and (user.is_coordinator or (user.role is Role.org_admin and is_member_of(user, org_id)))

@@ -167,8 +167,8 @@ def set_active(session: Session, actor: User, user: User, active: bool, *, now: 
 
 def sign_out_everywhere(session: Session, user: User, *, now: datetime) -> dict[str, int]:
     """End every browser session and revoke every API token of `user`; the caller commits."""
-    return {"sessions_ended": end_all_sessions(session, user, now=now),
-            "tokens_revoked": _revoke(session, user, now=now)}
+    sessions, tokens = end_access(session, [user], now=now)
+    return {"sessions_ended": sessions, "tokens_revoked": tokens}
 
 
 def create_token(session: Session, user: User, *, name: str = "", now: datetime) -> str:
