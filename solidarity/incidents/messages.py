@@ -553,7 +553,7 @@ def _notify(session: Session, incident: Incident, message: Message, *, author: U
         if reader.muted_at is not None or (reader.notice_at is not None and reader.notice_at > now):
             continue  # muted, or a notice for this burst is already waiting to go
         due = now if reader.notice_at is None or reader.notice_at + window <= now else reader.notice_at + window
-        rows = enqueue(session, person, NOTICE, now=now, incident=incident, ref=incident.ref, case=str(incident.id))
+        rows = enqueue(session, person, NOTICE, now=now, incident=incident, ref=incident.ref)
         for row in rows:
             row.next_attempt_at = due  # the rest of a burst is told once, when the window ends
         reader.notice_at = due

@@ -234,10 +234,6 @@ def _safe_values(params: Mapping[str, Any], gettext, language: str = DEFAULT_LAN
         wait = wait_in_words(float(params.get("wait_seconds") or 0), locale=language)
     except ValueError:
         wait = ""
-    try:  # the case page's id, for the email's link: a UUID or nothing
-        case = str(uuid.UUID(str(params.get("case"))))
-    except ValueError:
-        case = ""
     code = "".join(c for c in str(params.get("code") or "") if c.isascii() and c.isdigit())[:8]
     return {"ref": ref, "code": code, "help": help_name, "wait": wait,
             "capacity": str(capacity) if isinstance(capacity, int) else "?",
@@ -246,7 +242,7 @@ def _safe_values(params: Mapping[str, Any], gettext, language: str = DEFAULT_LAN
             "contact": _PHONE.sub("", str(params.get("contact") or "")).strip()[:24],
             "status": gettext(STATUS_NAMES.get(status, STATUS_OTHER)),
             "reason": gettext(REASONS.get(reason, REASON_OTHER)),
-            "refs": ", ".join(r for r in refs if r), "case": case}
+            "refs": ", ".join(r for r in refs if r)}
 
 
 def _fill(text: str, values: Mapping[str, str]) -> str:
@@ -285,8 +281,6 @@ def render_email(template: str, params: Mapping[str, Any], language: str, *,
     `confirm_link` confirms an applicant's address."""
     gettext = translations(language).gettext
     values = _safe_values(params, gettext)
-    if case_url is None and values["case"]:  # a notice that names its case in its parameters
-        case_url = f"{home_url.rstrip('/')}/incidents/{values['case']}"
     button = (_fill(gettext(OPEN_CASE_LABEL), values), case_url) if case_url else (gettext(SIGN_IN_LABEL), home_url)
     if template == "match_request":
         paragraphs = [_fill(gettext(p), values) for p in REQUEST_PARAGRAPHS]

@@ -120,7 +120,7 @@ def test_notices_carry_no_text_and_a_burst_is_one_per_person_per_window(app, mak
     assert sorted({r.next_attempt_at for r in rows}) == [now, now + window]
     assert len(rows) == 2 * len({r.channel for r in rows})
     for row in notices(session):
-        assert SECRET not in str(row.params) and set(row.params) == {"ref", "case"}
+        assert SECRET not in str(row.params) and set(row.params) == {"ref"} and row.incident_id == net.incident.id
     assert net.reporter.id not in {r.user_id for r in notices(session)}  # not told of one's own posts
     # After the window, a new post is told at once again.
     messages.post(session, net.reporter, net.incident, "later", now=now + 3 * window)

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from solidarity.clock import utcnow
+from solidarity.incidents import messages as thread
 from solidarity.incidents import service
 from solidarity.notify import dispatcher, messages
 from solidarity.notify.models import Channel, Notification
@@ -22,10 +23,11 @@ def _links(app, row: Notification) -> list[str]:
 def test_email_links_lead_to_the_incident_and_its_recipient_may_open_it(app, make, session):
     net = scenario.build(make, now=utcnow())
     service.answer_match(session, net.a.users[0], net.match_of(session, net.a), True, now=utcnow())
+    thread.post(session, net.reporter, net.incident, "Thank you for coming", now=utcnow())
     service.change_status(session, net.reporter, net.incident, "resolved", now=utcnow())
     rows = list(session.scalars(select(Notification).where(Notification.channel == Channel.email,
                                                            Notification.template != "match_request")))
-    assert {r.template for r in rows} >= {"match_accepted", "incident_status"}
+    assert {r.template for r in rows} >= {"match_accepted", "incident_status", "thread_message"}
     for row in rows:
         assert _links(app, row) == [f"/incidents/{net.incident.id}"], row.template
         client = app.test_client()
