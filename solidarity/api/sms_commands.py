@@ -64,8 +64,11 @@ def handle(session: Session, phone: str, body: str, *, now: datetime) -> str | N
         _record_untrusted(session, found, command, now=now)
     if users and command.kind in ("unknown", "intake"):
         # `K7QF <text>`: a message to that case's conversation (incidents/messages.py).
-        posted = thread.post_by_sms(session, users, body, now=now, only_if_reader=command.kind == "intake")
+        writers, text = _thread_writers(users, body)
+        posted = thread.post_by_sms(session, writers, text, now=now, only_if_reader=command.kind == "intake")
         if posted is not None:
+            if not writers:
+                return messages.reply("received")  # PIN missing or wrong: what an unknown number is told
             return messages.reply(posted[0], _language(users), ref=posted[1])
     if command.kind == "intake":
         return _intake(session, users, command, now=now)
@@ -170,6 +173,19 @@ def _pin_holders(users: list[User], pin: str | None) -> list[User]:
         if org.sms_pin_hash is None or pin_ok:
             allowed.append(user)
     return allowed
+
+
+def _thread_writers(users: list[User], body: str) -> tuple[list[User], str]:
+    """Who may post `body` to a case's conversation, and the text to post. The PIN rule of reports
+    and answers holds here too, so a seized phone alone cannot speak for the organisation: one that
+    set a PIN writes `K7QF 4821 text`, and the PIN is taken out before the text is posted."""
+    code, _, rest = body.strip().partition(" ")
+    pin, _, after = rest.strip().partition(" ")
+    free = [u for u in users if u.organisation is None or u.organisation.sms_pin_hash is None]
+    with_pin = _pin_holders([u for u in users if u not in free], pin)
+    if with_pin:
+        return with_pin, f"{code} {after}"
+    return free, body
 
 
 def _reporter(users: list[User], pin: str | None) -> User | None:

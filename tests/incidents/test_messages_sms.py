@@ -82,3 +82,17 @@ def test_a_closed_case_takes_no_sms(client, session, net, now):
     # A withdrawn case has no one on it any more (accepted requests are completed, still readers).
     assert reply_text(text_message(client, A_PHONE, f"{ref} hello")) == f"Not posted to case {ref}. Please use the web."
     assert posts(session) == []
+
+
+@pytest.mark.usefixtures("twilio_settings")
+def test_an_organisation_with_a_pin_posts_only_with_it(client, session, make, net, now):
+    # The PIN rule of reports and answers: a seized phone alone cannot speak in the organisation's name.
+    from solidarity.members import service as members
+    members.set_sms_pin(session, make.admin_of(net.a), net.a, "4821", now=now)
+    ref = net.incident.ref
+    for body in (f"{ref} {SECRET}", f"{ref} 1234 {SECRET}"):
+        assert reply_text(text_message(client, A_PHONE, body)) == "Message received."
+    assert posts(session) == []
+    assert reply_text(text_message(client, A_PHONE, f"{ref} 4821 {SECRET}")) == f"Posted to case {ref}."
+    [post] = posts(session)
+    assert post.body == SECRET and "4821" not in post.body
